@@ -1,0 +1,226 @@
+package models
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+)
+
+// Config is a BERT encoder's configuration. Its JSON form is Hugging Face's `config.json` (the fields
+// that BertModel reads), so a config written by `transformers` loads here and vice versa.
+type Config struct {
+	// Architectures names the HF model class, e.g. "BertForSequenceClassification" (written on export).
+	Architectures []string `json:"architectures,omitempty"`
+	// ModelType is "bert".
+	ModelType string `json:"model_type"`
+	// VocabSize is the number of rows of the word-embedding table.
+	VocabSize int `json:"vocab_size"`
+	// HiddenSize is the width H of every layer.
+	HiddenSize int `json:"hidden_size"`
+	// NumHiddenLayers is the number of transformer layers.
+	NumHiddenLayers int `json:"num_hidden_layers"`
+	// NumAttentionHeads splits H into heads; H must be a multiple of it.
+	NumAttentionHeads int `json:"num_attention_heads"`
+	// IntermediateSize is the width of the feed-forward block.
+	IntermediateSize int `json:"intermediate_size"`
+	// HiddenAct is the feed-forward activation: "gelu" (exact, erf-based, BERT's) or "gelu_new"/"gelu_pytorch_tanh" (tanh approximation) or "relu".
+	HiddenAct string `json:"hidden_act"`
+	// HiddenDropoutProb is the dropout applied to embeddings and to each sub-layer's output while training.
+	HiddenDropoutProb float64 `json:"hidden_dropout_prob"`
+	// AttentionProbsDropoutProb is the dropout applied to attention probabilities while training.
+	AttentionProbsDropoutProb float64 `json:"attention_probs_dropout_prob"`
+	// MaxPositionEmbeddings is the longest sequence the position table covers.
+	MaxPositionEmbeddings int `json:"max_position_embeddings"`
+	// TypeVocabSize is the number of token types (segments), 2 in BERT.
+	TypeVocabSize int `json:"type_vocab_size"`
+	// InitializerRange is the standard deviation of the truncated-normal initialisation of new weights.
+	InitializerRange float64 `json:"initializer_range"`
+	// LayerNormEps is the epsilon of every LayerNorm.
+	LayerNormEps float64 `json:"layer_norm_eps"`
+	// PadTokenID is the id of [PAD].
+	PadTokenID int `json:"pad_token_id"`
+	// NumLabels is the number of outputs of a sequence-classification head (1 for a cross-encoder).
+	NumLabels int `json:"num_labels,omitempty"`
+	// DType is the floating-point type of the weights and activations: "float32" (default) or "float64"
+	// (used by gradient checks); "bfloat16" where the backend supports it. Not part of HF's schema
+	// except as `torch_dtype`, which is what we write.
+	DType string `json:"torch_dtype,omitempty"`
+}
+
+// Preset names a model size: PresetTiny trains on 2 CPU cores, PresetSmall is a mid-size student,
+// PresetBase is BERT-base.
+const (
+	PresetTiny  = "tiny"
+	PresetSmall = "small"
+	PresetBase  = "base"
+)
+
+// NewConfig returns the configuration of a preset ("tiny", "small" or "base") for a vocabulary of
+// vocabSize tokens.
+//
+//	tiny:  H=128, 2 layers, 4 heads, FFN 512  (BERT-tiny-like, fast enough to train on 2 CPU cores)
+//	small: H=256, 4 layers, 4 heads, FFN 1024 (BERT-mini/small-like)
+//	base:  H=768, 12 layers, 12 heads, FFN 3072 (BERT-base)
+func NewConfig(preset string, vocabSize int) (*Config, error) {
+	c := &Config{
+		ModelType:                 "bert",
+		VocabSize:                 vocabSize,
+		HiddenAct:                 "gelu",
+		HiddenDropoutProb:         0.1,
+		AttentionProbsDropoutProb: 0.1,
+		MaxPositionEmbeddings:     512,
+		TypeVocabSize:             2,
+		InitializerRange:          0.02,
+		LayerNormEps:              1e-12,
+		DType:                     "float32",
+	}
+	switch preset {
+	case PresetTiny:
+		c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize = 128, 2, 4, 512
+	case PresetSmall:
+		c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize = 256, 4, 4, 1024
+	case PresetBase:
+		c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize = 768, 12, 12, 3072
+	default:
+		return nil, fmt.Errorf("unknown model preset %q: want %q, %q or %q", preset, PresetTiny, PresetSmall, PresetBase)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Validate checks that the configuration describes a model this package can build; the error names the
+// offending field by its config.json name.
+func (c *Config) Validate() error {
+	positive := []struct {
+		name  string
+		value int
+	}{
+		{"vocab_size", c.VocabSize},
+		{"hidden_size", c.HiddenSize},
+		{"num_hidden_layers", c.NumHiddenLayers},
+		{"num_attention_heads", c.NumAttentionHeads},
+		{"intermediate_size", c.IntermediateSize},
+		{"max_position_embeddings", c.MaxPositionEmbeddings},
+		{"type_vocab_size", c.TypeVocabSize},
+	}
+	for _, f := range positive {
+		if f.value <= 0 {
+			return fmt.Errorf("field %q must be a positive integer, got %d", f.name, f.value)
+		}
+	}
+	if c.HiddenSize%c.NumAttentionHeads != 0 {
+		return fmt.Errorf("field %q (%d) must be a multiple of %q (%d)", "hidden_size", c.HiddenSize,
+			"num_attention_heads", c.NumAttentionHeads)
+	}
+	if c.ModelType != "" && c.ModelType != "bert" {
+		return fmt.Errorf("field %q is %q: only \"bert\" models are supported", "model_type", c.ModelType)
+	}
+	switch c.HiddenAct {
+	case "gelu", "gelu_new", "gelu_pytorch_tanh", "relu":
+	default:
+		return fmt.Errorf("field %q is %q: want \"gelu\", \"gelu_new\", \"gelu_pytorch_tanh\" or \"relu\"", "hidden_act", c.HiddenAct)
+	}
+	if c.LayerNormEps <= 0 || c.LayerNormEps > 1e-2 {
+		return fmt.Errorf("field %q must be in (0, 0.01], got %g", "layer_norm_eps", c.LayerNormEps)
+	}
+	for _, p := range []struct {
+		name  string
+		value float64
+	}{{"hidden_dropout_prob", c.HiddenDropoutProb}, {"attention_probs_dropout_prob", c.AttentionProbsDropoutProb}} {
+		if p.value < 0 || p.value >= 1 {
+			return fmt.Errorf("field %q must be in [0, 1), got %g", p.name, p.value)
+		}
+	}
+	if c.PadTokenID < 0 || c.PadTokenID >= c.VocabSize {
+		return fmt.Errorf("field %q (%d) is outside the vocabulary (vocab_size %d)", "pad_token_id", c.PadTokenID, c.VocabSize)
+	}
+	if _, err := c.dtype(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// dtype is the GoMLX dtype of DType.
+func (c *Config) dtype() (dtypes.DType, error) {
+	switch strings.ToLower(c.DType) {
+	case "", "float32", "fp32":
+		return dtypes.Float32, nil
+	case "float64", "fp64":
+		return dtypes.Float64, nil
+	case "bfloat16", "bf16":
+		return dtypes.BFloat16, nil
+	case "float16", "fp16":
+		return dtypes.Float16, nil
+	}
+	return dtypes.InvalidDType, fmt.Errorf("field %q is %q: want \"float32\", \"float64\", \"bfloat16\" or \"float16\"", "torch_dtype", c.DType)
+}
+
+// DTypeOf returns the GoMLX dtype of the configuration (float32 when unset).
+func (c *Config) DTypeOf() dtypes.DType {
+	dt, err := c.dtype()
+	if err != nil {
+		return dtypes.Float32
+	}
+	return dt
+}
+
+// HeadDim is the width of one attention head.
+func (c *Config) HeadDim() int { return c.HiddenSize / c.NumAttentionHeads }
+
+// LoadConfig reads a Hugging Face `config.json` (or a directory holding one). Missing optional fields
+// get BERT's defaults; a malformed file or an invalid field gives an error naming the file and field.
+func LoadConfig(path string) (*Config, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, "config.json")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading model config: %w", err)
+	}
+	c := &Config{
+		ModelType:                 "bert",
+		HiddenAct:                 "gelu",
+		HiddenDropoutProb:         0.1,
+		AttentionProbsDropoutProb: 0.1,
+		MaxPositionEmbeddings:     512,
+		TypeVocabSize:             2,
+		InitializerRange:          0.02,
+		LayerNormEps:              1e-12,
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	if err := dec.Decode(c); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		var synErr *json.SyntaxError
+		switch {
+		case errorsAs(err, &typeErr):
+			return nil, fmt.Errorf("%s: field %q: %v", path, typeErr.Field, err)
+		case errorsAs(err, &synErr):
+			line := 1 + strings.Count(string(data[:min(int(synErr.Offset), len(data))]), "\n")
+			return nil, fmt.Errorf("%s:%d: invalid JSON: %v", path, line, err)
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	// HF writes torch_dtype only as information; any float type loads as float32 unless asked otherwise.
+	if c.DType != "float64" {
+		c.DType = "float32"
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Save writes the configuration as a Hugging Face `config.json` at path.
+func (c *Config) Save(path string) error {
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(data, '\n'))
+}
