@@ -155,7 +155,7 @@ func linear(ctx *context.Context, cfg *Config, x *Node, out int, useBias bool) *
 func layerNorm(ctx *context.Context, cfg *Config, x *Node) *Node {
 	g := x.Graph()
 	h := x.Shape().Dimensions[x.Rank()-1]
-	gain := ctx.WithInitializer(initializers.One).VariableWithShape("weight", shapes.Make(cfg.DTypeOf(), h)).ValueGraph(g)
+	gain := layerNormGainVar(ctx, cfg, h).ValueGraph(g)
 	offset := biasVar(ctx, cfg, "bias", h).ValueGraph(g)
 	mean := ReduceAndKeep(x, ReduceMean, -1)
 	centered := Sub(x, mean)
@@ -176,4 +176,9 @@ func weightVar(ctx *context.Context, cfg *Config, name string, dims ...int) *con
 // biasVar returns (creating if needed) a zero-initialised vector.
 func biasVar(ctx *context.Context, cfg *Config, name string, dim int) *context.Variable {
 	return ctx.WithInitializer(initializers.Zero).VariableWithShape(name, shapes.Make(cfg.DTypeOf(), dim))
+}
+
+// layerNormGainVar returns (creating if needed) a LayerNorm gain, initialised to ones.
+func layerNormGainVar(ctx *context.Context, cfg *Config, dim int) *context.Variable {
+	return ctx.WithInitializer(initializers.One).VariableWithShape("weight", shapes.Make(cfg.DTypeOf(), dim))
 }

@@ -45,6 +45,10 @@ type Config struct {
 	PadTokenID int `json:"pad_token_id"`
 	// NumLabels is the number of outputs of a sequence-classification head (1 for a cross-encoder).
 	NumLabels int `json:"num_labels,omitempty"`
+	// ID2Label names the classifier's outputs; transformers derives num_labels from it.
+	ID2Label map[string]string `json:"id2label,omitempty"`
+	// Label2ID is the inverse of ID2Label.
+	Label2ID map[string]int `json:"label2id,omitempty"`
 	// DType is the floating-point type of the weights and activations: "float32" (default) or "float64"
 	// (used by gradient checks); "bfloat16" where the backend supports it. Not part of HF's schema
 	// except as `torch_dtype`, which is what we write.
@@ -206,6 +210,9 @@ func LoadConfig(path string) (*Config, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if c.NumLabels == 0 && len(c.ID2Label) > 0 {
+		c.NumLabels = len(c.ID2Label)
+	}
 	// HF writes torch_dtype only as information; any float type loads as float32 unless asked otherwise.
 	if c.DType != "float64" {
 		c.DType = "float32"
@@ -218,7 +225,16 @@ func LoadConfig(path string) (*Config, error) {
 
 // Save writes the configuration as a Hugging Face `config.json` at path.
 func (c *Config) Save(path string) error {
-	data, err := json.MarshalIndent(c, "", "  ")
+	out := *c
+	if out.NumLabels > 0 && len(out.ID2Label) != out.NumLabels {
+		out.ID2Label, out.Label2ID = map[string]string{}, map[string]int{}
+		for i := range out.NumLabels {
+			label := fmt.Sprintf("LABEL_%d", i)
+			out.ID2Label[fmt.Sprint(i)] = label
+			out.Label2ID[label] = i
+		}
+	}
+	data, err := json.MarshalIndent(&out, "", "  ")
 	if err != nil {
 		return err
 	}
