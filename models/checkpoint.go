@@ -95,4 +95,3 @@ func LoadCheckpoint(dir string) (*Model, *Checkpoints, error) {
 	}
 	return m, c, nil
 }
-
