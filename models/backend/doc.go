@@ -1,0 +1,83 @@
+// Package backend chooses, creates and tunes the GoMLX compute backend that every part of Mimicry uses.
+//
+// Use [New] for a fresh backend, [Default] for a process-wide shared one, and [NewWithChoice],
+// [DefaultChoice] or [Choose] to learn which configuration was picked and why (that is what `mimicry env`
+// prints).
+//
+// # How the backend is chosen
+//
+//  1. If GOMLX_BACKEND is set (and not empty), it is honoured, with one adjustment: if it names SimpleGo ("go"
+//     or "go:...") without a "parallelism=" option, ",parallelism=-1" is added (see "SimpleGo and
+//     parallelism" below). Set e.g. GOMLX_BACKEND=go:parallelism=4 to override. There is no fallback: if the
+//     backend it names cannot be created, [New] returns the error.
+//  2. Otherwise, if a CUDA PJRT plugin is found, the XLA backend is used with the plugin's absolute path
+//     ("xla:/abs/path/to/plugin.so"). Plugins are searched, in this order, in the directories of
+//     PJRT_PLUGIN_LIBRARY_PATH (":"-separated), in go-xla's install directories (/usr/local/lib/go-xla and
+//     $HOME/.local/lib/go-xla), and in the jax_plugins/xla_cuda13 and jax_plugins/xla_cuda12 directories of
+//     the Python packages jax-cuda13-pjrt / jax-cuda12-pjrt, found by globbing the usual site-packages
+//     locations (system, user, $VIRTUAL_ENV, $CONDA_PREFIX) and, if python3 is on the PATH, by asking it (with
+//     a short timeout). If creating that backend fails (typically: no GPU), [New] falls back to SimpleGo and
+//     the [Choice.Reason] says why.
+//  3. Otherwise SimpleGo with "go:parallelism=-1".
+//
+// Nothing here ever downloads anything: GoMLX's XLA backend would otherwise auto-install PJRT plugins from
+// the network. This package disables that (xla.EnableAutoInstall(false)) when it is initialised and again
+// before every backend it creates, also when GOMLX_BACKEND is set by the user. The XLA backend needs cgo; it
+// is compiled in on linux/amd64 and darwin when cgo is enabled and the build tag "noxla" is not given
+// (the same rule as GoMLX's backends/default); [XLACompiled] tells. Without it only SimpleGo is available,
+// and a GOMLX_BACKEND naming "xla" is reported as an error.
+//
+// # SimpleGo and parallelism
+//
+// SimpleGo's default worker pool (parallelism = runtime.NumCPU()) can deadlock: when several DotGeneral ops
+// are ready at once, each runs as a pool task that waits for sub-tasks (the batch split of the matmul)
+// which need a pool slot of their own; with 2·NumCPU slots (4 on a 2-core machine) all held by waiting
+// DotGenerals nothing can proceed. "parallelism=-1" (unlimited: every task gets its own goroutine) has no
+// such limit and has not been seen to hang, so it is what this package uses unless told otherwise. (The
+// deadlock is easy to reproduce: a graph with six independent matmuls of its parameters hangs on the
+// first execution with parallelism=2; see TestSimpleGoDefaultPoolHangRepro.)
+//
+// A second SimpleGo caveat: when a single execution is running, SimpleGo executes independent ops in
+// parallel, and `go test -race` then reports data races inside SimpleGo's executor (buffer ownership
+// bookkeeping and in-place reuse in GoMLX v0.26). Results have been exact in our tests, but packages that
+// run graphs under the race detector may want GOMLX_BACKEND=go:ops_sequential (which, run under -race,
+// has reported none).
+//
+// SimpleGo's constructor prints "SimpleGo backend: parallelism set to ..." to stdout with fmt.Printf. To
+// keep command output clean, [New] points os.Stdout at os.DevNull for the few microseconds that
+// constructor runs. Anything another goroutine writes to os.Stdout during that window is lost.
+//
+// # DotGeneral gradients
+//
+// GoMLX v0.26 builds the gradient of DotGeneral (and of Dot) as a broadcast multiply followed by a
+// ReduceSum: it materialises an O(B·L·Hin·Hout) tensor and is about an order of magnitude slower than
+// needed on SimpleGo for a BERT training step. [RegisterDotGeneralGradient] (called when this package is
+// initialised, and by [New]) replaces both gradients in graph.VJPRegistration with ones built from DotGeneral (and, where
+// needed, Transpose) ops, as later GoMLX versions do. [UseStockDotGeneralGradient] restores GoMLX's
+// originals. Both mutate a global map: call them before building graphs, not while other goroutines
+// compute gradients.
+//
+// # Ops SimpleGo lacks (GoMLX v0.26)
+//
+// SimpleGo implements no Pad, Reverse, DynamicSlice or DynamicUpdateSlice. The consequence that bites a
+// BERT training step is that the gradient of graph.Slice is built with Pad, so differentiating through a
+// Slice (e.g. taking the [CLS] position with graph.Slice, or slicing position embeddings) fails on SimpleGo
+// with an error saying op "Pad" is not implemented; use graph.Gather (whose gradient, a ScatterSum, works on SimpleGo) or a
+// one-hot/mask multiply instead. Ops a BERT training step may touch that SimpleGo does not support:
+//
+//   - Pad: the gradient of Slice (and so of anything built on Slice, e.g. SliceAxis, Split).
+//   - Pad: also the gradient of pooling (ops_pool.go).
+//   - Reverse: graph.Reverse, and the gradient of ConvGeneral.
+//   - DynamicSlice, DynamicUpdateSlice: dynamic position offsets, and the gradients of both.
+//   - SelectAndScatterMax/Min/Sum: the gradient of max-pooling (ReduceWindow with max).
+//   - ShiftLeft/ShiftRight*, Bitcast: some bit-level helpers (not used by dropout's RandomUniform).
+//   - BatchNorm*, FFT, complex numbers and the *TotalOrder comparisons (not used by BERT).
+//
+// Ops a BERT training step does use and that work on SimpleGo, gradients included, are DotGeneral, Gather
+// (its gradient is a ScatterSum), Erf/Tanh (GELU), Exp/Log/ReduceMax/ReduceSum (softmax, layer norm),
+// Sqrt, Div, Where, Concatenate (its gradient is built with Slice, not Pad), ConvertDType and
+// RNGBitGenerator (dropout).
+//
+// Whatever the backend, GoMLX v0.26 defines no gradient for Rsqrt, Expm1, Clamp and ReduceProduct: write
+// a layer norm as Div(x, Sqrt(variance+ε)), as layers.LayerNormalization does, not with Rsqrt.
+package backend
