@@ -1,0 +1,168 @@
+package datasets
+
+import (
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// DefaultSyntheticSeed is the seed Load uses for the bare spec "synthetic".
+const DefaultSyntheticSeed int64 = 42
+
+// LoadSpecs lists the collection specs Load accepts, for help texts and error messages.
+var LoadSpecs = []string{
+	"synthetic               the built-in synthetic collection (seed 42)",
+	"synthetic:<seed>        the synthetic collection with another seed",
+	"smart:<dir>             a classic SMART-style test collection (Cranfield, CACM, CISI, MEDLINE, ADI, NPL, TIME)",
+	"smart:<docs>,<queries>,<qrels>  the three files of a dotted (.I/.T/.W) collection",
+	"beir:<dir>[:<split>]    a BEIR dataset directory; split of qrels/<split>.tsv, default test",
+	"msmarco:<dir>           MS MARCO passage ranking files (collection.tsv, queries.*.tsv, qrels.*.tsv)",
+}
+
+// Load reads the collection a spec names. The accepted specs are:
+//
+//	synthetic               the synthetic collection of Synthetic(42)
+//	synthetic:<seed>        Synthetic(seed)
+//	smart:<dir>             LoadSMART(dir): Cranfield, CACM, CISI, MEDLINE, ADI, NPL or TIME files in dir
+//	smart:<d>,<q>,<r>       LoadSMARTFiles of the documents, queries and relevance files named (dotted
+//	                        layout and detected relevance format, unless <d> has a known name)
+//	beir:<dir>[:<split>]    LoadBEIR(dir, split), split defaulting to "test"
+//	msmarco:<dir>           LoadMSMARCO(dir)
+//
+// In "beir:<dir>:<split>" the split is the text after the last colon when that text holds no path
+// separator, so Windows paths such as "beir:C:\data\scifact" still work. Any other spec is an error
+// that lists the accepted forms.
+func Load(spec string) (*Collection, error) {
+	kind, arg, hasArg := strings.Cut(spec, ":")
+	switch kind {
+	case "synthetic":
+		seed := DefaultSyntheticSeed
+		if hasArg {
+			s, err := strconv.ParseInt(arg, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("datasets: spec %q: seed %q is not an integer", spec, arg)
+			}
+			seed = s
+		}
+		return Synthetic(seed)
+	case "smart":
+		if arg == "" {
+			break
+		}
+		f, err := smartFilesFromSpec(arg)
+		if err != nil {
+			return nil, err
+		}
+		return LoadSMARTFiles(f)
+	case "beir":
+		if arg == "" {
+			break
+		}
+		dir, split := arg, ""
+		if i := strings.LastIndexByte(arg, ':'); i > 0 && !strings.ContainsAny(arg[i+1:], `/\`) {
+			dir, split = arg[:i], arg[i+1:]
+			if split == "" {
+				return nil, fmt.Errorf("datasets: spec %q: empty split after the last colon", spec)
+			}
+		}
+		return LoadBEIR(dir, split)
+	case "msmarco":
+		if arg == "" {
+			break
+		}
+		return LoadMSMARCO(arg)
+	}
+	msg := fmt.Sprintf("datasets: unknown collection spec %q; accepted forms:\n  %s", spec, strings.Join(LoadSpecs, "\n  "))
+	if fi, err := os.Stat(spec); err == nil && fi.IsDir() {
+		msg += fmt.Sprintf("\n(%q is a directory: prefix it with smart:, beir: or msmarco: to say what it holds)", spec)
+	}
+	return nil, errors.New(msg)
+}
+
+// ReadFile opens path and hands its content to read, together with the name to use in error messages
+// (the path itself). A path ending in ".gz" is decompressed on the fly, so the readers of this package
+// work unchanged on msmarco-hard-negatives.jsonl.gz and the like. Use it to stream any reader of this
+// package over a file:
+//
+//	err := datasets.ReadFile(path, func(r io.Reader, name string) error {
+//		return datasets.ReadMSMARCOCollection(r, name, func(d datasets.Document) error { ...; return nil })
+//	})
+func ReadFile(path string, read func(r io.Reader, name string) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var r io.Reader = bufio.NewReaderSize(f, 1<<20)
+	if strings.HasSuffix(path, ".gz") {
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return &ParseError{Path: path, Msg: "not a gzip file: " + err.Error(), Err: err}
+		}
+		defer zr.Close()
+		r = zr
+	}
+	return read(r, path)
+}
+
+// WriteFileAtomic writes a file through write and then renames it into place, so that readers never see
+// a half-written file and nothing is left at path when write (or the final flush) fails: the data go to a
+// temporary file in the same directory, which is removed on error. A path ending in ".gz" is written
+// gzip-compressed. Content that would start with a UTF-8 byte-order mark gets a second one, since the
+// readers of this package drop one. The file gets mode 0644 (before umask).
+func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	var w io.Writer = bw
+	var zw *gzip.Writer
+	if strings.HasSuffix(path, ".gz") {
+		zw = gzip.NewWriter(bw)
+		w = zw
+	}
+	if err = write(&bomEscaper{w: w}); err != nil {
+		return err
+	}
+	if zw != nil {
+		if err = zw.Close(); err != nil {
+			return err
+		}
+	}
+	if err = bw.Flush(); err != nil {
+		return err
+	}
+	if err = tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// collectionName returns a short name for a collection read from dir.
+func collectionName(dir string) string {
+	base := filepath.Base(filepath.Clean(dir))
+	if base == "." || base == string(filepath.Separator) {
+		return dir
+	}
+	return base
+}
