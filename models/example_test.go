@@ -33,7 +33,7 @@ func Example() {
 
 	dir, _ := os.MkdirTemp("", "mimicry-example")
 	defer os.RemoveAll(dir)
-	if err := models.ExportHF(dir, m, be); err != nil {
+	if err := models.ExportHF(dir, m, be, tk); err != nil {
 		panic(err)
 	}
 	m2, report, err := models.ImportHF(dir, "", 0)
@@ -41,7 +41,13 @@ func Example() {
 		panic(err)
 	}
 	fmt.Println("imported:", m2.Kind, "missing:", len(report.Missing), "unused:", len(report.Unused))
+	tk2, err := models.LoadHFTokenizer(dir)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("tokenizer:", tk2.VocabSize(), "tokens")
 	// Output:
 	// logits shape: (Float32)[2]
 	// imported: cross-encoder missing: 0 unused: 0
+	// tokenizer: 30522 tokens
 }

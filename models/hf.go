@@ -15,6 +15,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/mimicry-ir/mimicry/models/safetensors"
+	"github.com/mimicry-ir/mimicry/models/tokenizer"
 )
 
 // Files of a Hugging Face model folder.
@@ -38,9 +39,10 @@ type mimicryInfo struct {
 // ExportHF writes the model as a Hugging Face folder: config.json (with the head's architecture),
 // model.safetensors (HF parameter names, Linear weights [out, in] as torch stores them; SPLADE's
 // decoder is tied to the word embeddings and not stored twice, as transformers does) and
-// mimicry.json. The tokenizer is written by the caller (package tokenizer). backend materialises
-// parameters that have no value yet. Each file is written atomically.
-func ExportHF(dir string, m *Model, backend backends.Backend) error {
+// mimicry.json, and the tokenizer's files (tokenizer.json, vocab.txt, tokenizer_config.json) when tk
+// can save itself (tokenizer.WordPiece can; nil skips it). backend materialises parameters that have
+// no value yet. Each file is written atomically.
+func ExportHF(dir string, m *Model, backend backends.Backend, tk tokenizer.Tokenizer) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -75,8 +77,26 @@ func ExportHF(dir string, m *Model, backend backends.Backend) error {
 	if err := cfg.Save(filepath.Join(dir, ConfigFile)); err != nil {
 		return err
 	}
+	if tk != nil {
+		saver, ok := tk.(interface{ Save(dir string) error })
+		if !ok {
+			return fmt.Errorf("export: tokenizer %T cannot save itself", tk)
+		}
+		if err := saver.Save(dir); err != nil {
+			return fmt.Errorf("export: tokenizer: %w", err)
+		}
+		if tk.VocabSize() != m.Config.VocabSize {
+			return fmt.Errorf("export: tokenizer has %d tokens, the model's vocab_size is %d", tk.VocabSize(), m.Config.VocabSize)
+		}
+	}
 	info, _ := json.MarshalIndent(mimicryInfo{Kind: m.Kind, ColBERTDim: m.ColBERTDim}, "", "  ")
 	return writeFileAtomic(filepath.Join(dir, MimicryFile), append(info, '\n'))
+}
+
+// LoadHFTokenizer reads the tokenizer of a Hugging Face model folder (tokenizer.json, or vocab.txt
+// with tokenizer_config.json).
+func LoadHFTokenizer(dir string) (*tokenizer.WordPiece, error) {
+	return tokenizer.LoadFile(dir)
 }
 
 // ImportReport says what an import did not match one to one.

@@ -88,7 +88,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 			}
 			before := runHead(t, m)
 			dir := t.TempDir()
-			if err := ExportHF(dir, m, testBackend(t)); err != nil {
+			if err := ExportHF(dir, m, testBackend(t), nil); err != nil {
 				t.Fatal(err)
 			}
 			m2, report, err := ImportHF(dir, "", 1)
@@ -117,7 +117,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 			}
 			// Exporting the imported model gives the same bytes.
 			dir2 := t.TempDir()
-			if err := ExportHF(dir2, m2, testBackend(t)); err != nil {
+			if err := ExportHF(dir2, m2, testBackend(t), nil); err != nil {
 				t.Fatal(err)
 			}
 			for _, f := range []string{WeightsFile, ConfigFile, MimicryFile} {
@@ -206,7 +206,7 @@ func TestImportErrorsNameFileAndField(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := t.TempDir()
-	if err := ExportHF(good, m, testBackend(t)); err != nil {
+	if err := ExportHF(good, m, testBackend(t), nil); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
