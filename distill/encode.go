@@ -1,0 +1,179 @@
+package distill
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/mimicry-ir/mimicry/models"
+	"github.com/mimicry-ir/mimicry/models/tokenizer"
+)
+
+// Scorer scores (query, passage) pairs: a cross-encoder, an ensemble of them, BM25 — anything that
+// can serve as a teacher for the answer key.
+type Scorer interface {
+	// Name identifies the scorer in the answer key's metadata.
+	Name() string
+	// Score returns one finite score per pair; queries[i] goes with passages[i].
+	Score(queries, passages []string) ([]float64, error)
+}
+
+// DefaultBatchSize is the number of sequences per forward pass of the encoders.
+const DefaultBatchSize = 32
+
+// CrossEncoder runs a cross-encoder model as a Scorer. Pairs are scored in batches sorted by length
+// (bucketing: little compute is wasted on padding) and returned in the caller's order.
+type CrossEncoder struct {
+	// Model is a models.KindCrossEncoder model.
+	Model *models.Model
+	// Tokenizer encodes the pairs.
+	Tokenizer tokenizer.Tokenizer
+	// Backend runs the graph.
+	Backend backends.Backend
+	// MaxLen is the pair length limit (default tokenizer.PairMaxLen).
+	MaxLen int
+	// BatchSize is the number of pairs per forward pass (default DefaultBatchSize).
+	BatchSize int
+	// NoBucketing keeps the caller's order for batching (for benchmarks).
+	NoBucketing bool
+	// Label names the scorer (default "cross-encoder").
+	Label string
+
+	exec *context.Exec
+}
+
+// Name implements Scorer.
+func (c *CrossEncoder) Name() string {
+	if c.Label != "" {
+		return c.Label
+	}
+	return "cross-encoder"
+}
+
+// Score implements Scorer.
+func (c *CrossEncoder) Score(queries, passages []string) ([]float64, error) {
+	if len(queries) != len(passages) {
+		return nil, fmt.Errorf("cross-encoder: %d queries but %d passages", len(queries), len(passages))
+	}
+	if c.exec == nil {
+		if err := c.Model.Materialize(c.Backend); err != nil {
+			return nil, err
+		}
+		m := c.Model
+		exec, err := context.NewExec(c.Backend, m.Ctx, func(ctx *context.Context, ids, types, mask *Node) *Node {
+			return models.CrossEncoderLogits(ctx.In(models.ModelScope), m.Config, ids, types, mask)
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.exec = exec
+	}
+	maxLen := c.MaxLen
+	if maxLen <= 0 {
+		maxLen = tokenizer.PairMaxLen
+	}
+	order := make([]int, len(queries))
+	for i := range order {
+		order[i] = i
+	}
+	if !c.NoBucketing {
+		lengths := make([]int, len(queries))
+		for i := range queries {
+			lengths[i] = len(c.Tokenizer.Encode(queries[i])) + len(c.Tokenizer.Encode(passages[i]))
+		}
+		sort.SliceStable(order, func(a, b int) bool { return lengths[order[a]] < lengths[order[b]] })
+	}
+	out := make([]float64, len(queries))
+	bs := batchSize(c.BatchSize)
+	for start := 0; start < len(order); start += bs {
+		idx := order[start:min(start+bs, len(order))]
+		qs, ps := make([]string, len(idx)), make([]string, len(idx))
+		for j, i := range idx {
+			qs[j], ps[j] = queries[i], passages[i]
+		}
+		in, err := models.PairInputs(c.Tokenizer, qs, ps, maxLen)
+		if err != nil {
+			return nil, err
+		}
+		res, err := c.exec.Exec(in.IDs, in.TypeIDs, in.Mask)
+		if err != nil {
+			return nil, err
+		}
+		scores := floats(res[0])
+		for j, i := range idx {
+			out[i] = scores[j]
+		}
+	}
+	return out, nil
+}
+
+// Ensemble averages the scores of several scorers (Hofstätter et al.'s T2 teacher is the mean of
+// three cross-encoders).
+type Ensemble []Scorer
+
+// Name implements Scorer.
+func (e Ensemble) Name() string {
+	name := "ensemble("
+	for i, s := range e {
+		if i > 0 {
+			name += ","
+		}
+		name += s.Name()
+	}
+	return name + ")"
+}
+
+// Score implements Scorer.
+func (e Ensemble) Score(queries, passages []string) ([]float64, error) {
+	if len(e) == 0 {
+		return nil, fmt.Errorf("empty ensemble")
+	}
+	sum := make([]float64, len(queries))
+	for _, s := range e {
+		scores, err := s.Score(queries, passages)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Name(), err)
+		}
+		for i, v := range scores {
+			sum[i] += v
+		}
+	}
+	for i := range sum {
+		sum[i] /= float64(len(e))
+	}
+	return sum, nil
+}
+
+// floats reads a float tensor as float64s.
+func floats(t *tensors.Tensor) []float64 {
+	switch v := t.Value().(type) {
+	case []float32:
+		out := make([]float64, len(v))
+		for i, x := range v {
+			out[i] = float64(x)
+		}
+		return out
+	case []float64:
+		return slices.Clone(v)
+	}
+	flat32, err := tensors.CopyFlatData[float32](t)
+	if err == nil {
+		out := make([]float64, len(flat32))
+		for i, x := range flat32 {
+			out[i] = float64(x)
+		}
+		return out
+	}
+	return tensors.MustCopyFlatData[float64](t)
+}
+
+func batchSize(n int) int {
+	if n <= 0 {
+		return DefaultBatchSize
+	}
+	return n
+}
