@@ -1,0 +1,96 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/mimicry-ir/mimicry/datasets"
+	"github.com/mimicry-ir/mimicry/distill"
+	"github.com/mimicry-ir/mimicry/distill/train"
+	"github.com/mimicry-ir/mimicry/models/backend"
+)
+
+func init() {
+	register(&command{
+		name:    "train teacher",
+		summary: "fine-tune the cross-encoder teacher on BM25 hard negatives; export it; compare it with BM25",
+		run:     runTrainTeacher,
+	})
+}
+
+// runTrainTeacher implements `mimicry train teacher --data <spec> --preset tiny --steps N --out DIR`.
+func runTrainTeacher(args []string) error {
+	fs := flag.NewFlagSet("train teacher", flag.ContinueOnError)
+	data := fs.String("data", "synthetic", "collection spec: "+strings.Join(datasetSpecNames(), ", "))
+	out := fs.String("out", "", "output directory (checkpoints/, metrics.jsonl, model/, teacher.json); re-running resumes")
+	preset := fs.String("preset", "tiny", "model size when training from scratch: tiny, small or base")
+	initDir := fs.String("init", "", "Hugging Face folder to start from (BERT or cross-encoder); empty: from scratch")
+	vocab := fs.Int("vocab", 0, "train a WordPiece vocabulary of this size on the corpus (0: bert-base-uncased's)")
+	steps := fs.Int("steps", 300, "optimisation steps")
+	loss := fs.String("loss", distill.LossLCE, "lce (listwise softmax over 1+n) or bce (pointwise)")
+	lr := fs.Float64("lr", 1e-3, "peak learning rate (AdamW; linear warm-up over 10% of the steps, then linear decay)")
+	queries := fs.Int("queries-per-batch", 8, "training groups per step")
+	negs := fs.Int("negatives", 7, "hard negatives per group and step")
+	depth := fs.Int("depth", 50, "BM25 depth from which negatives are mined")
+	maxLen := fs.Int("max-len", 128, "maximum pair length in tokens")
+	rerank := fs.Int("rerank-depth", 100, "BM25 candidates reranked by the final evaluation")
+	evalEvery := fs.Int("eval-every", 100, "evaluate on the dev groups every so many steps (0: never)")
+	ckptEvery := fs.Int("checkpoint-every", 50, "save a checkpoint every so many steps")
+	seed := fs.Int64("seed", 42, "random seed (data order, sampling, initialisation)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: mimicry train teacher --data <spec> --out DIR [flags]\n\n"+
+			"Builds the hard-negative training set (BM25, or title→body weak supervision for collections without\n"+
+			"training queries), fine-tunes a cross-encoder on it, exports it as a Hugging Face folder (DIR/model)\n"+
+			"and writes DIR/teacher.json: BM25 and the teacher reranking BM25's top --rerank-depth.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *out == "" {
+		fs.Usage()
+		return errors.New("--out is required")
+	}
+	if *steps <= 0 || *queries <= 0 || *negs <= 0 || *maxLen < 8 {
+		return errors.New("--steps, --queries-per-batch and --negatives must be positive and --max-len at least 8")
+	}
+	col, err := datasets.Load(*data)
+	if err != nil {
+		return err
+	}
+	be, err := backend.Default()
+	if err != nil {
+		return err
+	}
+	job := &distill.TeacherJob{
+		Collection: col, Backend: be, OutDir: *out, Preset: *preset, Init: *initDir, Vocab: *vocab,
+		Depth: *depth, RerankDepth: *rerank, Seed: *seed,
+		Train: distill.TeacherOptions{
+			Steps: *steps, QueriesPerBatch: *queries, Negatives: *negs, Loss: *loss, MaxLen: *maxLen,
+			Optimizer:       &train.Optimizer{LearningRate: *lr, WarmupSteps: *steps / 10, WeightDecay: 0.01, ClipNorm: 1},
+			CheckpointEvery: *ckptEvery, EvalEvery: *evalEvery,
+		},
+	}
+	_, _, rep, err := job.Run()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s, %d queries, reranking BM25 top %d:\n", rep.Dataset, rep.Queries, rep.RerankDepth)
+	fmt.Printf("  %-8s %8s %8s %8s\n", "system", "nDCG@10", "RR@10", "AP")
+	for _, row := range []struct {
+		name string
+		m    map[string]float64
+	}{{"bm25", rep.BM25}, {"teacher", rep.Teacher}} {
+		fmt.Printf("  %-8s %8.4f %8.4f %8.4f\n", row.name, row.m["nDCG@10"], row.m["RR@10"], row.m["AP"])
+	}
+	fmt.Printf("teacher model: %s/model, report: %s/teacher.json\n", *out, *out)
+	return nil
+}

@@ -1,0 +1,218 @@
+package distill
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/mimicry-ir/mimicry/datasets"
+	"github.com/mimicry-ir/mimicry/datasets/bm25"
+	"github.com/mimicry-ir/mimicry/datasets/negatives"
+	"github.com/mimicry-ir/mimicry/distill/eval"
+	"github.com/mimicry-ir/mimicry/models"
+	"github.com/mimicry-ir/mimicry/models/tokenizer"
+)
+
+// TeacherJob is the whole first phase for one collection: build the hard-negative training set,
+// choose the tokenizer, create (or import) the cross-encoder, fine-tune it with periodic
+// evaluation on the dev groups, export it as a Hugging Face folder (OutDir/model) and measure it
+// as a reranker of BM25's top RerankDepth against BM25 on the collection's evaluation queries
+// (OutDir/teacher.json). Re-running it resumes from OutDir's checkpoints.
+type TeacherJob struct {
+	// Collection is the data; its evaluation queries are never trained on.
+	Collection *datasets.Collection
+	// Backend runs the graphs.
+	Backend backends.Backend
+	// OutDir receives checkpoints/, metrics.jsonl, model/ and teacher.json.
+	OutDir string
+	// Preset is the model size when not initialising from a checkpoint ("tiny", "small", "base").
+	Preset string
+	// Config, when set, is used instead of Preset's configuration (its VocabSize is set from the tokenizer).
+	Config *models.Config
+	// Init is a Hugging Face folder to start from (a BERT or a cross-encoder); empty: from scratch.
+	Init string
+	// Vocab > 0 trains a WordPiece vocabulary of that size on the corpus (small vocabularies make tiny
+	// models fast on CPU); 0 uses bert-base-uncased's (ignored with Init, whose tokenizer is used).
+	Vocab int
+	// Depth is the BM25 depth from which hard negatives are mined [50].
+	Depth int
+	// Train configures the fine-tuning; its Model, Tokenizer and Backend are filled in by Run.
+	Train TeacherOptions
+	// RerankDepth is the number of BM25 candidates the final evaluation reranks [100].
+	RerankDepth int
+	// Seed drives everything random.
+	Seed int64
+}
+
+// TeacherReport is teacher.json: the effectiveness of BM25 and of the teacher reranking it.
+type TeacherReport struct {
+	Dataset     string             `json:"dataset"`
+	Queries     int                `json:"queries"`
+	RerankDepth int                `json:"rerank_depth"`
+	BM25        map[string]float64 `json:"bm25"`
+	Teacher     map[string]float64 `json:"teacher"`
+	TrainGroups int                `json:"train_groups"`
+	Steps       int                `json:"steps"`
+	TrainSecs   float64            `json:"train_s"`
+}
+
+// Run executes the job and returns the trained teacher, its tokenizer and the report.
+func (j *TeacherJob) Run() (*models.Model, tokenizer.Tokenizer, *TeacherReport, error) {
+	col := j.Collection
+	depth := defaultInt(j.Depth, 50)
+	n := defaultInt(j.Train.Negatives, 7)
+	set, err := negatives.Build(col, negatives.Options{
+		Mine:        negatives.MineConfig{Depth: depth, Count: max(2*n, 16), Seed: j.Seed},
+		DevFraction: 0.05,
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tk, err := j.tokenizer(set)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	m, err := j.model(tk)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	opts := j.Train
+	opts.Model, opts.Tokenizer, opts.Backend, opts.Seed = m, tk, j.Backend, j.Seed
+	opts.OutDir = j.OutDir
+	scorer := &CrossEncoder{Model: m, Tokenizer: tk, Backend: j.Backend, MaxLen: opts.MaxLen, BatchSize: 64, Label: "teacher"}
+	if opts.Eval == nil && len(set.Dev) > 0 && opts.EvalEvery > 0 {
+		opts.Eval = func(int) (map[string]float64, error) { return DevRerank(scorer, set) }
+	}
+	start := time.Now()
+	res, err := TrainTeacher(set, opts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	trainSecs := time.Since(start).Seconds()
+	if err := models.ExportHF(filepath.Join(j.OutDir, "model"), m, j.Backend, tk); err != nil {
+		return nil, nil, nil, err
+	}
+	ix, err := bm25.Build(col.Docs, bm25.Config{})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	k := defaultInt(j.RerankDepth, 100)
+	bmRun := RunFromHits(ix.SearchBatch(col.Queries, k))
+	bmMeasures, err := Measure(col.Qrels, bmRun)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	teacherRun, err := Rerank(scorer, col.Queries, Candidates(ix, col.Queries, k), Texts(col.Docs))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	teacherMeasures, err := Measure(col.Qrels, teacherRun)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rep := &TeacherReport{
+		Dataset: col.Name, Queries: len(col.Queries), RerankDepth: k, BM25: bmMeasures, Teacher: teacherMeasures,
+		TrainGroups: len(set.Train), Steps: res.Steps, TrainSecs: trainSecs,
+	}
+	data, _ := json.MarshalIndent(rep, "", "  ")
+	if err := datasets.WriteFileAtomic(filepath.Join(j.OutDir, "teacher.json"), func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	}); err != nil {
+		return nil, nil, nil, err
+	}
+	return m, tk, rep, nil
+}
+
+// tokenizer picks the job's tokenizer: the initial checkpoint's, a vocabulary trained on the
+// corpus, or bert-base-uncased's. A trained vocabulary is saved in OutDir/tokenizer and reused.
+func (j *TeacherJob) tokenizer(set *negatives.TrainingSet) (tokenizer.Tokenizer, error) {
+	if j.Init != "" {
+		return models.LoadHFTokenizer(j.Init)
+	}
+	if j.Vocab <= 0 {
+		return tokenizer.Default(), nil
+	}
+	dir := filepath.Join(j.OutDir, "tokenizer")
+	if _, err := os.Stat(filepath.Join(dir, tokenizer.TokenizerJSONFileName)); err == nil {
+		return tokenizer.LoadFile(dir)
+	}
+	tk, err := tokenizer.Train(slices.Values(CorpusTexts(j.Collection)), j.Vocab, tokenizer.TrainOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return tk, tk.Save(dir)
+}
+
+// CorpusTexts are the texts a vocabulary is trained on: every document and training query (never the
+// evaluation queries).
+func CorpusTexts(c *datasets.Collection) []string {
+	texts := make([]string, 0, len(c.Docs)+len(c.TrainQueries))
+	for _, d := range c.Docs {
+		texts = append(texts, bm25.Contents(d))
+	}
+	for _, q := range c.TrainQueries {
+		texts = append(texts, q.Text)
+	}
+	return texts
+}
+
+// model creates or imports the cross-encoder.
+func (j *TeacherJob) model(tk tokenizer.Tokenizer) (*models.Model, error) {
+	if j.Init != "" {
+		m, report, err := models.ImportHF(j.Init, models.KindCrossEncoder, j.Seed)
+		if err != nil {
+			return nil, err
+		}
+		if len(report.Missing) > 0 {
+			fmt.Fprintf(os.Stderr, "teacher: %d parameters not in %s are initialised fresh (e.g. %s)\n", len(report.Missing), j.Init, report.Missing[0])
+		}
+		return m, nil
+	}
+	preset := j.Preset
+	if preset == "" {
+		preset = models.PresetTiny
+	}
+	cfg, err := models.NewConfig(preset, tk.VocabSize())
+	if err != nil {
+		return nil, err
+	}
+	if j.Config != nil {
+		c := *j.Config
+		c.VocabSize = tk.VocabSize()
+		cfg = &c
+	}
+	return models.New(models.KindCrossEncoder, cfg, 0, j.Seed)
+}
+
+// DevRerank measures a scorer on the training set's dev groups: each group's positives and negatives
+// are reranked, positives being the relevant ones.
+func DevRerank(s Scorer, set *negatives.TrainingSet) (map[string]float64, error) {
+	qrels := datasets.Qrels{}
+	cands := map[string][]string{}
+	var queries []datasets.Query
+	for _, g := range set.Dev {
+		queries = append(queries, datasets.Query{ID: g.QID, Text: g.Query})
+		for _, p := range g.Positives {
+			qrels.Add(g.QID, p, 1)
+		}
+		cands[g.QID] = append(slices.Clone(g.Positives), g.Negatives...)
+	}
+	run, err := Rerank(s, queries, cands, set.Texts)
+	if err != nil {
+		return nil, err
+	}
+	res, err := eval.Evaluate(qrels, run, []eval.Measure{{Kind: eval.NDCG, Cutoff: 10}, {Kind: eval.RR, Cutoff: 10}}, eval.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return res.Mean, nil
+}
