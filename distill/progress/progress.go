@@ -25,6 +25,7 @@ type Bar struct {
 	unit      string
 	total     int
 	done      int
+	base      int // count at the last SetDone: rates count only the items done since
 	status    string
 	start     time.Time
 	lastPrint time.Time
@@ -91,6 +92,7 @@ func (b *Bar) SetDone(done int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.done = done
+	b.base = done
 	b.start = time.Now()
 	if b.bar != nil {
 		_ = b.bar.Set(done)
@@ -102,7 +104,7 @@ func (b *Bar) SetDone(done int) {
 // line is the plain-text form of the progress.
 func (b *Bar) line() string {
 	elapsed := time.Since(b.start).Seconds()
-	rate := float64(b.done) / max(elapsed, 1e-9)
+	rate := float64(b.done-b.base) / max(elapsed, 1e-9)
 	eta := "?"
 	if rate > 0 && b.total > 0 {
 		eta = (time.Duration(float64(b.total-b.done)/rate) * time.Second).Round(time.Second).String()
@@ -119,6 +121,6 @@ func (b *Bar) Finish() {
 		fmt.Fprintln(b.w)
 	}
 	elapsed := time.Since(b.start)
-	fmt.Fprintf(b.w, "%s: %d %s in %s (%.1f %s/s) %s\n", b.desc, b.done, b.unit, elapsed.Round(time.Millisecond),
-		float64(b.done)/max(elapsed.Seconds(), 1e-9), b.unit, b.status)
+	fmt.Fprintf(b.w, "%s: %d %s in %s (%.1f %s/s) %s\n", b.desc, b.done-b.base, b.unit, elapsed.Round(time.Millisecond),
+		float64(b.done-b.base)/max(elapsed.Seconds(), 1e-9), b.unit, b.status)
 }
