@@ -51,14 +51,21 @@ type TeacherJob struct {
 
 // TeacherReport is teacher.json: the effectiveness of BM25 and of the teacher reranking it.
 type TeacherReport struct {
-	Dataset     string             `json:"dataset"`
-	Queries     int                `json:"queries"`
-	RerankDepth int                `json:"rerank_depth"`
-	BM25        map[string]float64 `json:"bm25"`
-	Teacher     map[string]float64 `json:"teacher"`
-	TrainGroups int                `json:"train_groups"`
-	Steps       int                `json:"steps"`
-	TrainSecs   float64            `json:"train_s"`
+	// Dataset names the collection.
+	Dataset string `json:"dataset"`
+	// Queries is the number of evaluation queries.
+	Queries int `json:"queries"`
+	// RerankDepth is the number of BM25 candidates the teacher reranked.
+	RerankDepth int `json:"rerank_depth"`
+	// BM25 and Teacher map measure names (nDCG@10, RR@10, R@100, AP) to their means.
+	BM25    map[string]float64 `json:"bm25"`
+	Teacher map[string]float64 `json:"teacher"`
+	// TrainGroups is the number of training groups (queries with positives and hard negatives).
+	TrainGroups int `json:"train_groups"`
+	// Steps is the number of optimisation steps.
+	Steps int `json:"steps"`
+	// TrainSecs is the wall time of the fine-tuning in this process.
+	TrainSecs float64 `json:"train_s"`
 }
 
 // Run executes the job and returns the trained teacher, its tokenizer and the report.
