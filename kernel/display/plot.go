@@ -1,0 +1,89 @@
+package display
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// Default size of a plot when Plot or PlotSVG is given a zero width or height: 6 × 3.75 inches.
+const (
+	// DefaultWidth is the width of a plot given a zero width.
+	DefaultWidth = 6 * vg.Inch
+	// DefaultHeight is the height of a plot given a zero height.
+	DefaultHeight = 3.75 * vg.Inch
+)
+
+// maxSide bounds a plot's width and height (100 inches), so a unit mistake cannot allocate a huge
+// canvas.
+const maxSide = 100 * vg.Inch
+
+// PlotSVG renders p as an SVG element (without the XML prolog, ready to inline in HTML) of the given
+// size; a zero width or height takes the default. The SVG scales down to the width of its container
+// and references fonts by name (Liberation, falling back to the browser's serif), embedding none.
+func PlotSVG(p *plot.Plot, width, height vg.Length) (string, error) {
+	var buf bytes.Buffer
+	if err := WritePlotSVG(&buf, p, width, height); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
+}
+
+// WritePlotSVG writes the SVG of [PlotSVG] to w.
+func WritePlotSVG(w io.Writer, p *plot.Plot, width, height vg.Length) (err error) {
+	if p == nil {
+		return fmt.Errorf("display: nil plot")
+	}
+	if width == 0 {
+		width = DefaultWidth
+	}
+	if height == 0 {
+		height = DefaultHeight
+	}
+	if !(width > 0 && height > 0 && width <= maxSide && height <= maxSide) {
+		return fmt.Errorf("display: plot size %v × %v: each side must be in (0, %v]", width, height, maxSide)
+	}
+	c := vgsvg.New(width, height)
+	// gonum/plot panics on some data (e.g. non-positive values on a log scale): report it as an error.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("display: drawing plot %q: %v", p.Title.Text, r)
+		}
+	}()
+	p.Draw(draw.New(c))
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return fmt.Errorf("display: writing SVG: %w", err)
+	}
+	_, err = io.WriteString(w, inlineSVG(buf.String()))
+	return err
+}
+
+// inlineSVG prepares a standalone SVG document for inclusion in HTML: it drops the XML prolog and
+// lets the picture shrink to its container's width.
+func inlineSVG(doc string) string {
+	if strings.HasPrefix(doc, "<?xml") {
+		if i := strings.Index(doc, "?>"); i >= 0 {
+			doc = strings.TrimLeft(doc[i+2:], "\r\n")
+		}
+	}
+	if i := strings.Index(doc, "<svg "); i >= 0 {
+		doc = doc[:i] + `<svg style="max-width:100%;height:auto" ` + doc[i+len("<svg "):]
+	}
+	return doc
+}
+
+// Plot shows p, rendered by [PlotSVG], on the current Output.
+func Plot(p *plot.Plot, width, height vg.Length) error {
+	svg, err := PlotSVG(p, width, height)
+	if err != nil {
+		return err
+	}
+	return Current().Display(`<div class="mimicry-plot">` + svg + `</div>`)
+}
