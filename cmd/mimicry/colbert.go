@@ -1,0 +1,458 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mimicry-ir/mimicry/datasets"
+	"github.com/mimicry-ir/mimicry/datasets/bm25"
+	"github.com/mimicry-ir/mimicry/distill"
+	"github.com/mimicry-ir/mimicry/distill/eval"
+	"github.com/mimicry-ir/mimicry/distill/train"
+	"github.com/mimicry-ir/mimicry/models"
+	"github.com/mimicry-ir/mimicry/models/backend"
+	"github.com/mimicry-ir/mimicry/models/tokenizer"
+)
+
+func init() {
+	register(&command{
+		name:    "train colbert",
+		summary: "distil the answer key into a ColBERT student (Margin-MSE, or the hard-label ablation); index; compare with BM25",
+		run:     runTrainColBERT,
+	})
+	register(&command{
+		name:    "retrieve",
+		summary: "retrieve with a ColBERT model (exhaustive MaxSim or reranking BM25's top k), write a TREC run and its metrics",
+		run:     runRetrieve,
+	})
+}
+
+// runTrainColBERT implements `mimicry train colbert --data <spec> --answer-key FILE --out DIR`.
+func runTrainColBERT(args []string) error {
+	fs := flag.NewFlagSet("train colbert", flag.ContinueOnError)
+	data := fs.String("data", "synthetic", "collection spec (texts, BM25, evaluation): "+strings.Join(datasetSpecNames(), ", "))
+	keyPath := fs.String("answer-key", "", "the teacher's answer key ({\"qid\",\"pid\",\"score\"} JSONL, with its .meta.json)")
+	out := fs.String("out", "", "output directory (checkpoints/, metrics.jsonl, model/, index.colbert, runs, colbert.json); re-running resumes")
+	preset := fs.String("preset", "tiny", "model size when training from scratch: tiny, small or base")
+	hidden := fs.Int("hidden", 0, "override the preset's hidden size (0: the preset's)")
+	layers := fs.Int("layers", 0, "override the preset's number of layers (0: the preset's)")
+	initDir := fs.String("init", "", "Hugging Face folder to start from (BERT, ColBERT or cross-encoder encoder); empty: from scratch")
+	tokDir := fs.String("tokenizer", "", "tokenizer folder (tokenizer.json or vocab.txt); default: the teacher's, found through the key's meta")
+	vocab := fs.Int("vocab", 0, "instead, train a WordPiece vocabulary of this size on the corpus (e.g. for a BM25 teacher)")
+	dim := fs.Int("dim", models.DefaultColBERTDim, "width of the token embeddings")
+	steps := fs.Int("steps", 300, "optimisation steps")
+	loss := fs.String("loss", distill.LossMarginMSE, "margin-mse (the teacher's margins) or hard-labels (the ablation: judged positives only)")
+	hardLoss := fs.String("hard-loss", distill.HardLossLCE, "loss of --loss hard-labels: lce (softmax over positive + negatives) or hinge")
+	pairing := fs.String("pairing", distill.PairingPositiveVsNegative, "positive-vs-negative, random-pairs or nway (1 positive + --negatives)")
+	negs := fs.Int("negatives", 4, "negatives per query with --pairing nway")
+	queries := fs.Int("queries-per-batch", 16, "training tuples (queries) per step")
+	lr := fs.Float64("lr", 1e-3, "peak learning rate (AdamW; linear warm-up over 10% of the steps, then linear decay)")
+	qLen := fs.Int("query-len", tokenizer.QueryMaxLen, "query length in tokens, [MASK]-padded")
+	dLen := fs.Int("doc-len", tokenizer.DocMaxLen, "passage length limit in tokens")
+	attend := fs.Bool("attend-expansion", false, "let the encoder attend to the queries' [MASK] tokens")
+	heldOut := fs.Float64("heldout", 0.1, "fraction of the key's queries held out to measure student/teacher margin agreement")
+	evalEvery := fs.Int("eval-every", 100, "evaluate on the held-out queries every so many steps (0: at the end only)")
+	ckptEvery := fs.Int("checkpoint-every", 50, "save a checkpoint every so many steps")
+	rerank := fs.Int("rerank-depth", 100, "BM25 candidates reranked by MaxSim in the final evaluation")
+	depth := fs.Int("depth", 1000, "documents per query in the runs")
+	exhaustive := fs.Int("exhaustive-max-docs", 100000, "search exhaustively when the corpus has at most this many documents")
+	fp16 := fs.Bool("fp16", false, "store the index's embeddings as float16 (half the size)")
+	seed := fs.Int64("seed", 42, "random seed (held-out split, data order, sampling, initialisation)")
+	quiet := fs.Bool("quiet", false, "no progress bars")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: mimicry train colbert --data <spec> --answer-key FILE --out DIR [flags]\n\n"+
+			"Distils the teacher's answer key into a ColBERT student: each step draws (query, p1, p2) tuples — a judged\n"+
+			"positive against another candidate, two random candidates, or one positive and n negatives — with the\n"+
+			"teacher's scores, and fits the student's MaxSim margins to the teacher's (Margin-MSE). --loss hard-labels\n"+
+			"trains on the same tuples with the teacher's scores ignored. A held-out slice of the key's queries measures\n"+
+			"the agreement of student and teacher margins (Pearson, Kendall τ) in DIR/metrics.jsonl. The student is\n"+
+			"exported as a Hugging Face folder (DIR/model), the corpus encoded into DIR/index.colbert, and DIR/colbert.json\n"+
+			"compares BM25, ColBERT reranking BM25's top --rerank-depth and exhaustive ColBERT on the evaluation queries.\n\n"+
+			"The tokenizer is the teacher's: --tokenizer DIR, else --init's, else the folder the key's .meta.json names\n"+
+			"as teacher (looked up as given, beside the key and one folder up; its tokenizer must match the recorded\n"+
+			"SHA-256), else --vocab N trains one.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *out == "" || *keyPath == "" {
+		fs.Usage()
+		return errors.New("--answer-key and --out are required")
+	}
+	if *steps <= 0 || *queries <= 0 || *negs <= 0 || *dim <= 0 || *qLen < 4 || *dLen < 4 || *rerank <= 0 || *depth <= 0 {
+		return errors.New("--steps, --queries-per-batch, --negatives, --dim, --rerank-depth and --depth must be positive, --query-len and --doc-len at least 4")
+	}
+	if *heldOut < 0 || *heldOut >= 1 {
+		return fmt.Errorf("--heldout must be in [0, 1), got %v", *heldOut)
+	}
+	key, meta, err := datasets.LoadAnswerKey(*keyPath)
+	if err != nil {
+		return err
+	}
+	if len(key) == 0 {
+		return fmt.Errorf("%s: the answer key is empty", *keyPath)
+	}
+	col, err := datasets.Load(*data)
+	if err != nil {
+		return err
+	}
+	job := &distill.ColBERTJob{
+		Collection: col, Key: key, KeyMeta: meta, OutDir: *out, Preset: *preset, Init: *initDir, Dim: *dim, Vocab: *vocab,
+		RerankDepth: *rerank, Depth: *depth, ExhaustiveMaxDocs: *exhaustive, Seed: *seed,
+		Train: distill.ColBERTOptions{
+			Steps: *steps, QueriesPerBatch: *queries, Pairing: *pairing, Negatives: *negs, Loss: *loss, HardLoss: *hardLoss,
+			QueryLen: *qLen, DocLen: *dLen, AttendExpansion: *attend, HeldOutFraction: *heldOut,
+			Optimizer:       &train.Optimizer{LearningRate: *lr, WarmupSteps: *steps / 10, WeightDecay: 0.01, ClipNorm: 1},
+			CheckpointEvery: *ckptEvery, EvalEvery: *evalEvery, Quiet: *quiet,
+		},
+	}
+	if *heldOut == 0 {
+		job.Train.HeldOutFraction = -1
+	}
+	if *fp16 {
+		job.IndexDType = distill.IndexFloat16
+	}
+	if *hidden > 0 || *layers > 0 {
+		if *initDir != "" {
+			return errors.New("--hidden and --layers size a model trained from scratch; they cannot be combined with --init")
+		}
+		cfg, err := models.NewConfig(*preset, 1)
+		if err != nil {
+			return err
+		}
+		if *hidden > 0 {
+			heads := max(1, cfg.NumAttentionHeads*(*hidden)/cfg.HiddenSize)
+			for *hidden%heads != 0 {
+				heads--
+			}
+			cfg.HiddenSize, cfg.NumAttentionHeads, cfg.IntermediateSize = *hidden, heads, 4*(*hidden)
+		}
+		if *layers > 0 {
+			cfg.NumHiddenLayers = *layers
+		}
+		job.Config = cfg
+	}
+	if *initDir == "" && *vocab <= 0 {
+		tk, where, err := teacherTokenizer(*keyPath, meta, *tokDir)
+		if err != nil {
+			return err
+		}
+		job.Tokenizer = tk
+		if !*quiet {
+			fmt.Fprintf(os.Stderr, "train colbert: tokenizer from %s (%d tokens)\n", where, tk.VocabSize())
+		}
+	} else if *tokDir != "" {
+		tk, err := loadTokenizerDir(*tokDir)
+		if err != nil {
+			return err
+		}
+		job.Tokenizer = tk
+	}
+	if job.Backend, err = backend.Default(); err != nil {
+		return err
+	}
+	_, rep, err := job.Run()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s, %d queries, %d documents; student trained %d steps (%s, %s) in %.0f s:\n",
+		rep.Dataset, rep.Queries, rep.Docs, rep.Steps, rep.Loss, rep.Pairing, rep.TrainSecs)
+	fmt.Printf("  %-22s %8s %8s %8s %8s\n", "system", "nDCG@10", "RR@10", "R@100", "AP")
+	rows := []struct {
+		name string
+		m    map[string]float64
+	}{{"bm25", rep.BM25}, {fmt.Sprintf("colbert rerank bm25@%d", rep.RerankDepth), rep.ColBERTRerank}}
+	if rep.ColBERT != nil {
+		rows = append(rows, struct {
+			name string
+			m    map[string]float64
+		}{"colbert (exhaustive)", rep.ColBERT})
+	}
+	for _, row := range rows {
+		fmt.Printf("  %-22s %8.4f %8.4f %8.4f %8.4f\n", row.name, row.m["nDCG@10"], row.m["RR@10"], row.m["R@100"], row.m["AP"])
+	}
+	if h := rep.HeldOut; h != nil {
+		fmt.Printf("held-out margins: Pearson %.3f (untrained %.3f), Kendall τ %.3f (untrained %.3f)\n",
+			h[distill.MetricMarginPearson], rep.InitialHeldOut[distill.MetricMarginPearson],
+			h[distill.MetricMarginKendall], rep.InitialHeldOut[distill.MetricMarginKendall])
+	}
+	fmt.Printf("student: %s, index: %s (%d tokens, %s), report: %s\n", filepath.Join(*out, "model"),
+		filepath.Join(*out, "index.colbert"), rep.IndexTokens, rep.IndexDType, filepath.Join(*out, "colbert.json"))
+	return nil
+}
+
+// loadTokenizerDir reads a tokenizer folder (or a model folder's model/ subfolder).
+func loadTokenizerDir(dir string) (tokenizer.Tokenizer, error) {
+	tk, err := models.LoadHFTokenizer(dir)
+	if err != nil {
+		if sub := filepath.Join(dir, "model"); dirExists(sub) {
+			if tk2, err2 := models.LoadHFTokenizer(sub); err2 == nil {
+				return tk2, nil
+			}
+		}
+		return nil, fmt.Errorf("tokenizer %s: %w", dir, err)
+	}
+	return tk, nil
+}
+
+func dirExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// teacherTokenizer finds the student's tokenizer: --tokenizer when given, else the tokenizer saved
+// with the teacher that the answer key's meta names. `mimicry annotate` records the teacher folder's
+// base name ("teacher" for runs/teacher) and "tokenizer.json sha256:<hex>"; the folder is looked up
+// as named, beside the key and one folder above it (with or without model/), and a folder whose
+// tokenizer does not match the recorded digest is skipped.
+func teacherTokenizer(keyPath string, meta *datasets.AnswerKeyMeta, tokDir string) (tokenizer.Tokenizer, string, error) {
+	if tokDir != "" {
+		tk, err := loadTokenizerDir(tokDir)
+		return tk, tokDir, err
+	}
+	if meta == nil {
+		return nil, "", fmt.Errorf("%s has no %s naming its teacher: give the teacher's tokenizer with --tokenizer DIR, or --vocab N",
+			keyPath, filepath.Base(datasets.AnswerKeyMetaPath(keyPath)))
+	}
+	var names []string
+	for _, n := range strings.Split(strings.TrimSuffix(strings.TrimPrefix(meta.Teacher, "ensemble("), ")"), ",") {
+		if n = strings.TrimSpace(n); n != "" && !strings.HasPrefix(n, "bm25") {
+			names = append(names, n)
+		}
+	}
+	var digests []string
+	for _, t := range strings.Split(meta.Tokenizer, ",") {
+		if _, hex, ok := strings.Cut(t, "sha256:"); ok {
+			digests = append(digests, strings.TrimSpace(hex))
+		}
+	}
+	keyDir := filepath.Dir(keyPath)
+	var looked []string
+	for _, n := range names {
+		for _, base := range []string{n, filepath.Join(keyDir, n), filepath.Join(keyDir, "..", n)} {
+			for _, dir := range []string{filepath.Join(base, "model"), base} {
+				if !dirExists(dir) || slices.Contains(looked, filepath.Clean(dir)) {
+					continue
+				}
+				looked = append(looked, filepath.Clean(dir))
+				if len(digests) > 0 {
+					ok := false
+					for _, f := range []string{"tokenizer.json", "vocab.txt"} {
+						if h, err := fileSHA256(filepath.Join(dir, f)); err == nil && slices.Contains(digests, h) {
+							ok = true
+						}
+					}
+					if !ok {
+						continue
+					}
+				}
+				if tk, err := models.LoadHFTokenizer(dir); err == nil {
+					return tk, dir, nil
+				}
+			}
+		}
+	}
+	what := fmt.Sprintf("the answer key's teacher is %q", meta.Teacher)
+	if len(names) == 0 {
+		return nil, "", fmt.Errorf("%s (%s): it has no tokenizer; give one with --tokenizer DIR, or train one with --vocab N", what, datasets.AnswerKeyMetaPath(keyPath))
+	}
+	return nil, "", fmt.Errorf("%s (%s) but no folder with its tokenizer%s was found (looked in %s): give --tokenizer DIR (the teacher's model folder) or --vocab N",
+		what, datasets.AnswerKeyMetaPath(keyPath), digestNote(digests), strings.Join(append(looked, names...), ", "))
+}
+
+func digestNote(d []string) string {
+	if len(d) == 0 {
+		return ""
+	}
+	return " (sha256 " + strings.Join(d, ", ") + ")"
+}
+
+// runRetrieve implements `mimicry retrieve --model DIR --data <spec> --run run.trec`.
+func runRetrieve(args []string) error {
+	fs := flag.NewFlagSet("retrieve", flag.ContinueOnError)
+	modelDir := fs.String("model", "", "ColBERT model folder (Hugging Face layout, e.g. the model/ of `mimicry train colbert`)")
+	data := fs.String("data", "", "collection spec: "+strings.Join(datasetSpecNames(), ", "))
+	runPath := fs.String("run", "", "write the TREC run of the evaluation queries to this file")
+	metricsPath := fs.String("metrics", "", "write the mean measures as JSON to this file (optional)")
+	rerankK := fs.Int("rerank-bm25", 0, "rerank BM25's top K with MaxSim instead of searching every document (0: exhaustive)")
+	k := fs.Int("k", 1000, "documents per query in the run")
+	indexPath := fs.String("index", "", "ColBERT index file: read when it exists (and matches the model and corpus), else built and written there")
+	fp16 := fs.Bool("fp16", false, "write a new --index with float16 embeddings")
+	batch := fs.Int("batch", distill.DefaultBatchSize, "texts per forward pass when encoding")
+	tag := fs.String("tag", "mimicry-colbert", "run tag (last column of the run file)")
+	measures := fs.String("measures", "nDCG@10,RR@10,R@100,AP", "comma-separated ir_measures names to report")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: mimicry retrieve --model DIR --data <spec> --run run.trec [--metrics m.json] [--rerank-bm25 K] [--index FILE]\n\n"+
+			"Encodes the corpus with a ColBERT model (or reads --index), scores the evaluation queries by MaxSim in\n"+
+			"plain Go — against every document, or against BM25's top K with --rerank-bm25 K — writes the top --k as a\n"+
+			"TREC run and evaluates it like `mimicry eval`.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *modelDir == "" || *data == "" || *runPath == "" {
+		fs.Usage()
+		return errors.New("--model, --data and --run are required")
+	}
+	if *k <= 0 || *rerankK < 0 || *batch <= 0 {
+		return errors.New("--k and --batch must be positive and --rerank-bm25 not negative")
+	}
+	ms, err := eval.ParseMeasures(*measures)
+	if err != nil {
+		return err
+	}
+	c, err := datasets.Load(*data)
+	if err != nil {
+		return err
+	}
+	if len(c.Queries) == 0 {
+		return fmt.Errorf("%s has no evaluation queries", *data)
+	}
+	label := collectionLabel(c, *data)
+	run, err := colbertRun(c, label, colbertRunOptions{Model: *modelDir, Index: *indexPath, FP16: *fp16, RerankBM25: *rerankK,
+		K: *k, Batch: *batch, Quiet: *quiet})
+	if err != nil {
+		return err
+	}
+	entries, err := datasets.RankRun(run, *tag, *k)
+	if err != nil {
+		return err
+	}
+	if err := datasets.WriteTRECRun(*runPath, entries); err != nil {
+		return fmt.Errorf("writing run %s: %w", *runPath, err)
+	}
+	if run, err = eval.RunFromEntries(entries); err != nil { // evaluate exactly what the file holds
+		return err
+	}
+	res, err := eval.Evaluate(c.Qrels, run, ms, eval.Options{})
+	if err != nil {
+		return fmt.Errorf("evaluating %s: %w", *runPath, err)
+	}
+	printRetrievalMetrics(os.Stdout, label, res)
+	if *metricsPath != "" {
+		return writeRetrievalMetrics(*metricsPath, label, res)
+	}
+	return nil
+}
+
+// colbertRunOptions configure colbertRun.
+type colbertRunOptions struct {
+	// Model is the ColBERT model folder.
+	Model string
+	// Index is the index file to read, or to write when absent ("": encode in memory).
+	Index string
+	// FP16 writes a new index with float16 embeddings.
+	FP16 bool
+	// RerankBM25 > 0 reranks BM25's top RerankBM25 instead of searching every document.
+	RerankBM25 int
+	// K is the number of documents kept per query by the exhaustive search.
+	K int
+	// Batch is the encoder's batch size.
+	Batch int
+	// Quiet hides the progress bar.
+	Quiet bool
+}
+
+// colbertRun retrieves the collection's evaluation queries with a ColBERT model: it loads the model,
+// reads or builds the corpus index, and scores by MaxSim in plain Go, exhaustively or over BM25's top
+// k. It is the whole of `retrieve` but writing and evaluating the run, so that `eval --model` can
+// call it too. Timings go to standard error, labelled with label.
+func colbertRun(c *datasets.Collection, label string, o colbertRunOptions) (eval.Run, error) {
+	be, err := backend.Default()
+	if err != nil {
+		return nil, err
+	}
+	enc, err := distill.LoadColBERTEncoder(o.Model, be)
+	if err != nil {
+		return nil, err
+	}
+	enc.BatchSize, enc.Quiet = o.Batch, o.Quiet
+	start := time.Now()
+	ix, built, err := retrieveIndex(enc, c, o.Index, o.FP16)
+	if err != nil {
+		return nil, err
+	}
+	if built {
+		fmt.Fprintf(os.Stderr, "retrieve: %s: %d documents encoded into %d token embeddings in %v\n", label, ix.Len(), ix.Meta.Tokens, time.Since(start).Round(time.Millisecond))
+	}
+	start = time.Now()
+	var run eval.Run
+	mode := "exhaustive MaxSim"
+	if o.RerankBM25 > 0 {
+		bix, err := bm25.Build(c.Docs, bm25.Config{})
+		if err != nil {
+			return nil, err
+		}
+		if run, err = ix.Rerank(enc, c.Queries, distill.Candidates(bix, c.Queries, o.RerankBM25)); err != nil {
+			return nil, err
+		}
+		mode = fmt.Sprintf("MaxSim reranking of BM25's top %d", o.RerankBM25)
+	} else if run, err = ix.SearchExhaustive(enc, c.Queries, o.K); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "retrieve: %s: %d queries, %s, in %v\n", label, len(c.Queries), mode, time.Since(start).Round(time.Millisecond))
+	return run, nil
+}
+
+// retrieveIndex reads the index at path when it exists — checking that it was built with the
+// model's settings over the collection's documents — and otherwise encodes the corpus (writing the
+// index to path when given).
+func retrieveIndex(enc *distill.ColBERTEncoder, c *datasets.Collection, path string, fp16 bool) (*distill.ColBERTIndex, bool, error) {
+	if path != "" {
+		ix, err := distill.ReadColBERTIndex(path)
+		if err == nil {
+			if err := ix.CheckEncoder(enc); err != nil {
+				return nil, false, fmt.Errorf("%s: %w (delete it to rebuild)", path, err)
+			}
+			if ix.Len() != len(c.Docs) {
+				return nil, false, fmt.Errorf("%s indexes %d documents, the collection has %d (delete it to rebuild)", path, ix.Len(), len(c.Docs))
+			}
+			for i, d := range c.Docs {
+				if ix.DocIDs[i] != d.ID {
+					return nil, false, fmt.Errorf("%s: document %d is %q, the collection's is %q (delete it to rebuild)", path, i+1, ix.DocIDs[i], d.ID)
+				}
+			}
+			return ix, false, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, false, err
+		}
+	}
+	ix, err := distill.BuildColBERTIndex(enc, c.Docs)
+	if err != nil {
+		return nil, false, err
+	}
+	if path != "" {
+		ix.Meta.Collection, ix.Meta.Model = c.Name, enc.Name()
+		dtype := distill.IndexFloat32
+		if fp16 {
+			dtype = distill.IndexFloat16
+		}
+		if err := ix.Write(path, dtype); err != nil {
+			return nil, false, err
+		}
+	}
+	return ix, true, nil
+}
