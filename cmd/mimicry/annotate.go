@@ -20,7 +20,6 @@ import (
 	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/datasets/bm25"
 	"github.com/mimicry-ir/mimicry/distill"
-	"github.com/mimicry-ir/mimicry/models"
 	"github.com/mimicry-ir/mimicry/models/backend"
 	"github.com/mimicry-ir/mimicry/models/tokenizer"
 )
@@ -171,14 +170,14 @@ func runAnnotate(args []string) error {
 				return err
 			}
 		}
-		ce, info, err := loadCrossEncoder(t, be, *maxLen, *batch)
+		ce, info, err := distill.LoadCrossEncoder(t, be, *maxLen, *batch)
 		if err != nil {
 			return err
 		}
 		members = append(members, ce)
-		hashes = append(hashes, info.weightsSHA256)
-		if !slices.Contains(toks, info.tokenizer) {
-			toks = append(toks, info.tokenizer)
+		hashes = append(hashes, info.WeightsSHA256)
+		if !slices.Contains(toks, info.Tokenizer) {
+			toks = append(toks, info.Tokenizer)
 		}
 		usesModel = true
 	}
@@ -205,57 +204,6 @@ func runAnnotate(args []string) error {
 	}
 	fmt.Fprintln(os.Stdout, "annotate:", sum)
 	return nil
-}
-
-// crossEncoderInfo is what the metadata records of a cross-encoder teacher.
-type crossEncoderInfo struct {
-	weightsSHA256 string
-	tokenizer     string
-}
-
-// loadCrossEncoder reads a cross-encoder teacher from a Hugging Face folder (or its model/ subfolder):
-// config.json, model.safetensors and the tokenizer's files.
-func loadCrossEncoder(dir string, be backends.Backend, maxLen, batch int) (*distill.CrossEncoder, crossEncoderInfo, error) {
-	var info crossEncoderInfo
-	name := filepath.Base(filepath.Clean(dir))
-	mdir := dir
-	if st, err := os.Stat(filepath.Join(dir, "model")); err == nil && st.IsDir() {
-		mdir = filepath.Join(dir, "model")
-	}
-	if _, err := os.Stat(filepath.Join(mdir, models.ConfigFile)); err != nil {
-		return nil, info, fmt.Errorf("teacher %s: not a model folder (want %s, %s and tokenizer.json, or a model/ subfolder with them, or bm25): %w",
-			dir, models.ConfigFile, models.WeightsFile, err)
-	}
-	m, report, err := models.ImportHF(mdir, models.KindCrossEncoder, 0)
-	if err != nil {
-		return nil, info, fmt.Errorf("teacher %s: %w", dir, err)
-	}
-	if len(report.Missing) > 0 {
-		return nil, info, fmt.Errorf("teacher %s: not a cross-encoder checkpoint: %s lacks %s", dir, filepath.Join(mdir, models.WeightsFile), strings.Join(report.Missing, ", "))
-	}
-	tk, err := models.LoadHFTokenizer(mdir)
-	tkDir := mdir
-	if err != nil && mdir != dir {
-		tk, err = models.LoadHFTokenizer(dir)
-		tkDir = dir
-	}
-	if err != nil {
-		return nil, info, fmt.Errorf("teacher %s: tokenizer: %w", dir, err)
-	}
-	if tk.VocabSize() != m.Config.VocabSize {
-		return nil, info, fmt.Errorf("teacher %s: the tokenizer has %d tokens but config.json's vocab_size is %d", dir, tk.VocabSize(), m.Config.VocabSize)
-	}
-	if info.weightsSHA256, err = fileSHA256(filepath.Join(mdir, models.WeightsFile)); err != nil {
-		return nil, info, fmt.Errorf("teacher %s: %w", dir, err)
-	}
-	for _, f := range []string{"tokenizer.json", "vocab.txt"} {
-		if h, err := fileSHA256(filepath.Join(tkDir, f)); err == nil {
-			info.tokenizer = f + " sha256:" + h
-			break
-		}
-	}
-	ce := &distill.CrossEncoder{Model: m, Tokenizer: tk, Backend: be, MaxLen: maxLen, BatchSize: batch, Label: name}
-	return ce, info, nil
 }
 
 // fileSHA256 returns the hex SHA-256 of a file's content.
