@@ -10,6 +10,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -804,8 +805,10 @@ func sparseQueryStats(ix *SparseIndex, vecs []SparseVector) (avgTerms, flops flo
 			qf[t]++
 		}
 	}
-	for t, n := range qf {
-		flops += float64(n) / float64(len(vecs)) * float64(ix.DocFreq(int(t))) / float64(ix.Len())
+	terms := slices.Collect(maps.Keys(qf))
+	slices.Sort(terms) // a fixed summation order: the same vectors give the same bits
+	for _, t := range terms {
+		flops += float64(qf[t]) / float64(len(vecs)) * float64(ix.DocFreq(int(t))) / float64(ix.Len())
 	}
 	return float64(total) / float64(len(vecs)), flops
 }
