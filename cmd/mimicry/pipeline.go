@@ -1,0 +1,111 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mimicry-ir/mimicry/distill/pipeline"
+	"github.com/mimicry-ir/mimicry/distill/report"
+	"github.com/mimicry-ir/mimicry/models/backend"
+)
+
+func init() {
+	register(&command{
+		name:    "pipeline",
+		summary: "the main job: training set, teacher, answer key, ColBERT and SPLADE students, evaluation, report (resumable)",
+		run:     runPipeline,
+	})
+}
+
+// runPipeline implements `mimicry pipeline [--data spec] [--preset p] [--seed N] [--out DIR]`.
+func runPipeline(args []string) error {
+	fs := flag.NewFlagSet("pipeline", flag.ContinueOnError)
+	data := fs.String("data", "synthetic", "collection spec: "+strings.Join(datasetSpecNames(), ", "))
+	preset := fs.String("preset", "tiny", "model size: tiny, small or base")
+	seed := fs.Int64("seed", 42, "random seed of every stage")
+	out := fs.String("out", "", "output directory (default runs/<data>-<preset>-seed<N>); re-running resumes")
+	sweep := fs.Bool("splade-sweep", false, "also train SPLADE students over a sweep of λ_d (the sparsity trade-off)")
+	quiet := fs.Bool("quiet", false, "no progress bars")
+	def := pipeline.DefaultScale("tiny")
+	teacherSteps := fs.Int("teacher-steps", 0, fmt.Sprintf("teacher training steps (0: the preset's; tiny: %d)", def.TeacherSteps))
+	colbertSteps := fs.Int("colbert-steps", 0, fmt.Sprintf("ColBERT training steps (0: the preset's; tiny: %d)", def.ColBERTSteps))
+	spladeSteps := fs.Int("splade-steps", 0, fmt.Sprintf("SPLADE training steps (0: the preset's; tiny: %d)", def.SpladeSteps))
+	annotateQueries := fs.Int("annotate-queries", -1, fmt.Sprintf("training queries whose candidates are annotated (-1: the preset's; tiny: %d; 0: all)", def.AnnotateQueries))
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: mimicry pipeline [--data <spec>] [--preset tiny|small|base] [--seed N] [--out DIR] [--splade-sweep]\n\n"+
+			"Runs every stage of Mimicry's method on a collection and writes DIR/report.json, DIR/report.md and\n"+
+			"DIR/figures/*.svg. A finished stage is recorded in DIR/stages/ and skipped when the command is run\n"+
+			"again; an interrupted stage resumes from its last checkpoint.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	scale := pipeline.DefaultScale(*preset)
+	for _, o := range []struct {
+		flag *int
+		dst  *int
+		min  int
+	}{{teacherSteps, &scale.TeacherSteps, 1}, {colbertSteps, &scale.ColBERTSteps, 1}, {spladeSteps, &scale.SpladeSteps, 1}, {annotateQueries, &scale.AnnotateQueries, 0}} {
+		if *o.flag >= o.min {
+			*o.dst = *o.flag
+		}
+	}
+	if *out == "" {
+		*out = filepath.Join("runs", fmt.Sprintf("%s-%s-seed%d", slug(*data), *preset, *seed))
+	}
+	be, err := backend.Default()
+	if err != nil {
+		return err
+	}
+	rep, err := pipeline.Run(pipeline.Config{
+		Data: *data, Preset: *preset, Seed: *seed, OutDir: *out, SpladeSweep: *sweep, Scale: scale, Backend: be, Quiet: *quiet,
+	})
+	if err != nil {
+		return err
+	}
+	printResults(rep)
+	fmt.Printf("report: %s (and %s, figures in %s)\n", filepath.Join(*out, "report.md"), filepath.Join(*out, "report.json"), filepath.Join(*out, "figures"))
+	return nil
+}
+
+// printResults prints the report's results table.
+func printResults(r *report.Report) {
+	fmt.Printf("\n%s, %d evaluation queries, preset %s, seed %d, %.0f s:\n", r.Dataset.Name, r.Dataset.Queries, r.Preset, r.Seed, r.Timings.TotalSeconds)
+	fmt.Printf("  %-22s %8s %8s %8s %8s\n", "system", "nDCG@10", "RR@10", "R@100", "AP")
+	for _, name := range []string{report.SystemBM25, report.SystemTeacher, report.SystemColBERT, report.SystemColBERTHardLabels, report.SystemSplade, report.SystemSpladeLambda0} {
+		m, ok := r.Systems[name]
+		if !ok {
+			continue
+		}
+		fmt.Printf("  %-22s %8.4f %8.4f %8.4f %8.4f\n", name, m["nDCG@10"], m["RR@10"], m["R@100"], m["AP"])
+	}
+	if s, ok := r.Systems[report.SystemSplade]; ok {
+		fmt.Printf("  splade: %.1f active terms per document, %.1f per query\n", s["avg_doc_active"], s["avg_query_active"])
+	}
+}
+
+// slug turns a collection spec into a folder name ("smart:../shared/data/cacm" → "smart-cacm").
+func slug(spec string) string {
+	kind, path, ok := strings.Cut(spec, ":")
+	if !ok {
+		return spec
+	}
+	if base := filepath.Base(filepath.Clean(path)); base != "." && base != string(os.PathSeparator) {
+		if kind == "synthetic" {
+			return "synthetic-" + path
+		}
+		return kind + "-" + base
+	}
+	return kind
+}

@@ -1,0 +1,103 @@
+package pipeline
+
+import (
+	"fmt"
+	"maps"
+
+	"github.com/mimicry-ir/mimicry/distill"
+	"github.com/mimicry-ir/mimicry/distill/report"
+	"github.com/mimicry-ir/mimicry/distill/train"
+)
+
+// assemble turns the stages' records into the report.
+func (r *runner) assemble(ts TrainingSetStage, teacher TeacherStage, key AnswerKeyStage,
+	colbert map[string]*ColBERTStage, splade map[string]*SpladeStage, sweep []distill.SpladeSweepRow) (*report.Report, error) {
+	cfg, col := r.cfg, r.col
+	rep := &report.Report{
+		Dataset: report.Dataset{Name: col.Name, Documents: len(col.Docs), Queries: len(col.Queries), TrainQueries: ts.TrainGroups + ts.DevGroups,
+			TrainingSource: ts.Source, AnswerKeyPairs: key.Pairs},
+		Preset: cfg.Preset, Seed: cfg.Seed, Backend: cfg.Backend.Name(),
+		Systems: map[string]map[string]float64{},
+		Timings: report.Timings{
+			TeacherTrainSeconds: teacher.Report.TrainSecs, AnnotatePairsPerSecond: key.PairsPerSecond,
+			TrainTokensPerSecond: teacher.TokensPerSecond, StageSeconds: maps.Clone(r.seconds),
+		},
+		Settings: map[string]any{
+			"teacher_steps": cfg.Scale.TeacherSteps, "colbert_steps": cfg.Scale.ColBERTSteps, "splade_steps": cfg.Scale.SpladeSteps,
+			"vocab": cfg.Scale.Vocab, "max_len": cfg.Scale.MaxLen, "query_len": cfg.Scale.QueryLen, "doc_len": cfg.Scale.DocLen,
+			"annotated_queries": ts.AnnotatedQueries, "rerank_depth": teacher.Report.RerankDepth,
+			"teacher_lr": cfg.Scale.TeacherLR, "student_lr": cfg.Scale.StudentLR,
+		},
+		Details: report.Details{Curves: map[string][]report.CurvePoint{}, Samples: map[string][]report.Sample{}},
+	}
+	rep.Systems[report.SystemBM25] = teacher.Report.BM25
+	rep.Systems[report.SystemTeacher] = teacher.Report.Teacher
+	if err := r.curve(rep, "teacher", StageTeacher); err != nil {
+		return nil, err
+	}
+	for _, name := range []string{StageColBERT, StageColBERTHard} {
+		st := colbert[name]
+		rep.Systems[name] = pick(st.Report.ColBERT, st.Report.ColBERTRerank)
+		if err := r.curve(rep, name, name); err != nil {
+			return nil, err
+		}
+		for _, s := range st.Sample {
+			rep.Details.Samples[name] = append(rep.Details.Samples[name], report.Sample(s))
+		}
+	}
+	for _, name := range []string{StageSpladeDense, StageSplade} {
+		st := splade[name]
+		m := maps.Clone(st.Report.Measures)
+		m["avg_doc_active"], m["avg_query_active"], m["flops"] = st.Report.AvgDocActive, st.Report.AvgQueryActive, st.Report.FLOPS
+		m["query_ms"] = st.Report.QueryMs
+		rep.Systems[name] = m
+		if err := r.curve(rep, name, name); err != nil {
+			return nil, err
+		}
+		if st.Report.Warning != "" {
+			rep.Details.Notes = append(rep.Details.Notes, fmt.Sprintf("%s: %s", name, st.Report.Warning))
+		}
+	}
+	if st := splade[StageSplade]; len(st.ExampleTerms) > 0 {
+		ex := &report.Example{DocID: st.ExampleDoc, Text: st.ExampleText}
+		for _, t := range st.ExampleTerms {
+			ex.Terms = append(ex.Terms, report.Term{Term: t.Term, Weight: float64(t.Weight)})
+		}
+		rep.Details.Example = ex
+	}
+	if len(sweep) == 0 {
+		for _, name := range []string{StageSpladeDense, StageSplade} {
+			s := splade[name].Report
+			sweep = append(sweep, distill.SpladeSweepRow{LambdaD: s.LambdaD, LambdaQ: s.LambdaQ, AvgDocActive: s.AvgDocActive,
+				AvgQueryActive: s.AvgQueryActive, FLOPS: s.FLOPS, NDCG10: s.Measures["nDCG@10"], QueryMs: s.QueryMs, Warning: s.Warning})
+		}
+	}
+	for _, s := range sweep {
+		rep.SpladeSweep = append(rep.SpladeSweep, report.SweepPoint{LambdaD: s.LambdaD, LambdaQ: s.LambdaQ, AvgDocActive: s.AvgDocActive,
+			AvgQueryActive: s.AvgQueryActive, FLOPS: s.FLOPS, NDCG10: s.NDCG10, QueryMs: s.QueryMs, Warning: s.Warning})
+	}
+	return rep, nil
+}
+
+// curve adds a training run's logged losses (OutDir/<stage>/metrics.jsonl) to the report.
+func (r *runner) curve(rep *report.Report, name, stage string) error {
+	recs, err := train.ReadLog(r.dir(stage, "metrics.jsonl"))
+	if err != nil {
+		return fmt.Errorf("training curve of %s: %w", name, err)
+	}
+	for _, rec := range recs {
+		if rec.Step == 0 && rec.Loss == 0 {
+			continue
+		}
+		rep.Details.Curves[name] = append(rep.Details.Curves[name], report.CurvePoint{Step: rec.Step, Loss: rec.Loss, Active: rec.Parts[distill.PartDocActive]})
+	}
+	return nil
+}
+
+// pick returns a when it has measures, else b.
+func pick(a, b map[string]float64) map[string]float64 {
+	if len(a) > 0 {
+		return a
+	}
+	return b
+}

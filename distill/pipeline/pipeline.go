@@ -1,0 +1,223 @@
+// Package pipeline is Mimicry's main job: from a collection to a paper-style report in one call.
+//
+// Run builds the hard-negative training set, trains the cross-encoder teacher, annotates the answer
+// key once, distils it into ColBERT (Margin-MSE, and the hard-label ablation) and SPLADE (score MSE
+// at λ = 0 and with the FLOPS penalty at the default λ), evaluates every system on the collection's
+// evaluation queries and writes report.json, report.md and SVG figures.
+//
+// Each stage leaves its result in OutDir/stages/<stage>.json when it finishes, and a rerun of the
+// same configuration skips finished stages; the training loops inside a stage resume from their last
+// checkpoint, and the annotation from its last committed chunk, so an interrupted run (Ctrl-C, a
+// crash, kill -9) loses at most a checkpoint interval.
+package pipeline
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/mimicry-ir/mimicry/datasets"
+	"github.com/mimicry-ir/mimicry/models"
+)
+
+// Config says what the pipeline runs on and how big each stage is. Zero values take the defaults in
+// brackets.
+type Config struct {
+	// Data is the collection spec (datasets.Load) ["synthetic"].
+	Data string
+	// Collection, when set, is used instead of loading Data (Data then only names it).
+	Collection *datasets.Collection `json:"-"`
+	// Preset is the size of every model: "tiny" [default], "small" or "base".
+	Preset string
+	// Model, when set, replaces the preset's model shape (its vocabulary size and positions are set
+	// by the run); tests use it to run the whole pipeline with very small models.
+	Model *models.Config `json:",omitempty"`
+	// Seed drives every random choice; the same seed gives the same metrics on the CPU.
+	Seed int64
+	// OutDir receives the stages' folders, report.json, report.md and figures/ [runs/pipeline].
+	OutDir string `json:"-"`
+	// SpladeSweep trains SPLADE students over DefaultSweep's λ_d values (λ = 0 and the default
+	// are always trained).
+	SpladeSweep bool
+	// Scale sizes the stages [DefaultScale(Preset)].
+	Scale Scale
+	// Backend runs the graphs.
+	Backend backends.Backend `json:"-"`
+	// Quiet hides the progress bars.
+	Quiet bool `json:"-"`
+	// Log receives one line per stage [os.Stderr].
+	Log io.Writer `json:"-"`
+}
+
+// Scale sizes the stages of the pipeline: the defaults keep the tiny preset on the synthetic
+// collection within ten minutes on two CPU cores.
+type Scale struct {
+	// Vocab is the size of the WordPiece vocabulary trained on the corpus (0: bert-base-uncased's).
+	Vocab int
+	// MaxLen is the length limit of a (query, passage) pair for the teacher, in tokens.
+	MaxLen int
+	// QueryLen and DocLen are the students' query length ([MASK]-padded for ColBERT) and passage
+	// limit, in tokens.
+	QueryLen, DocLen int
+	// TeacherSteps, ColBERTSteps and SpladeSteps are the optimisation steps of each training run.
+	TeacherSteps, ColBERTSteps, SpladeSteps int
+	// TeacherNegatives is the number of hard negatives beside the positive in a teacher step.
+	TeacherNegatives int
+	// TeacherLR, StudentLR are the peak learning rates of AdamW.
+	TeacherLR, StudentLR float64
+	// AnnotateQueries caps the training queries whose candidates are annotated (0: all).
+	AnnotateQueries int
+	// AnnotateNegatives is the number of BM25 negatives annotated per query, beside its positives.
+	AnnotateNegatives int
+	// RerankDepth is the number of BM25 candidates the teacher reranks in the evaluation.
+	RerankDepth int
+}
+
+// DefaultScale returns the stage sizes of a preset. The tiny preset's are chosen for the ten-minute
+// CPU budget of the default run; small and base get longer training.
+func DefaultScale(preset string) Scale {
+	s := Scale{
+		Vocab: 2000, MaxLen: 64, QueryLen: 16, DocLen: 48,
+		TeacherSteps: 300, ColBERTSteps: 150, SpladeSteps: 150,
+		TeacherNegatives: 3, TeacherLR: 1e-3, StudentLR: 1e-3,
+		AnnotateQueries: 600, AnnotateNegatives: 7, RerankDepth: 100,
+	}
+	switch preset {
+	case models.PresetSmall:
+		s.TeacherSteps, s.ColBERTSteps, s.SpladeSteps = 1000, 600, 600
+		s.AnnotateQueries, s.TeacherLR, s.StudentLR = 0, 5e-4, 5e-4
+	case models.PresetBase:
+		s.Vocab, s.MaxLen, s.QueryLen, s.DocLen = 0, 256, 32, 180
+		s.TeacherSteps, s.ColBERTSteps, s.SpladeSteps = 3000, 3000, 3000
+		s.AnnotateQueries, s.TeacherLR, s.StudentLR = 0, 2e-5, 2e-5
+	}
+	return s
+}
+
+// withDefaults fills in the zero values.
+func (c Config) withDefaults() Config {
+	c.Data = cmp.Or(c.Data, "synthetic")
+	c.Preset = cmp.Or(c.Preset, models.PresetTiny)
+	c.OutDir = cmp.Or(c.OutDir, filepath.Join("runs", "pipeline"))
+	if c.Scale == (Scale{}) {
+		c.Scale = DefaultScale(c.Preset)
+	}
+	if c.Log == nil {
+		c.Log = os.Stderr
+	}
+	return c
+}
+
+// settingsFile records the configuration of the run in OutDir, so that a rerun in the same folder
+// with other settings is refused instead of mixing stages of two configurations.
+const settingsFile = "pipeline.json"
+
+// checkSettings writes OutDir/pipeline.json on the first run and compares it on later ones.
+func (c Config) checkSettings() error {
+	path := filepath.Join(c.OutDir, settingsFile)
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	old, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		var prev, cur Config
+		if err := json.Unmarshal(old, &prev); err != nil {
+			return fmt.Errorf("%s: %w (delete the folder to start over)", path, err)
+		}
+		_ = json.Unmarshal(data, &cur)
+		if !reflect.DeepEqual(prev, cur) {
+			return fmt.Errorf("%s holds a pipeline run with other settings (%s); use another --out, or delete the folder to start over",
+				c.OutDir, diffSettings(prev, cur))
+		}
+		return nil
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
+			return err
+		}
+		return datasets.WriteFileAtomic(path, func(w io.Writer) error {
+			_, err := w.Write(append(data, '\n'))
+			return err
+		})
+	default:
+		return err
+	}
+}
+
+// diffSettings names the first setting that differs between two configurations.
+func diffSettings(a, b Config) string {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	for i := range va.NumField() {
+		f := va.Type().Field(i)
+		if f.Tag.Get("json") == "-" {
+			continue
+		}
+		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+			return fmt.Sprintf("%s was %v, now %v", f.Name, va.Field(i).Interface(), vb.Field(i).Interface())
+		}
+	}
+	return "unknown difference"
+}
+
+// stageRecord is the file OutDir/stages/<stage>.json: the stage's result and how long it took.
+type stageRecord struct {
+	Seconds float64         `json:"seconds"`
+	Result  json.RawMessage `json:"result"`
+}
+
+// stage runs fn unless OutDir/stages/<name>.json records that it finished; either way out holds the
+// stage's result afterwards. fn fills out, which is written atomically after fn returns.
+func (r *runner) stage(name string, out any, fn func() error) error {
+	path := filepath.Join(r.cfg.OutDir, "stages", name+".json")
+	if data, err := os.ReadFile(path); err == nil {
+		var rec stageRecord
+		if err := json.Unmarshal(data, &rec); err != nil {
+			return fmt.Errorf("stage %s: %s: %w (delete it to redo the stage)", name, path, err)
+		}
+		if err := json.Unmarshal(rec.Result, out); err != nil {
+			return fmt.Errorf("stage %s: %s: %w (delete it to redo the stage)", name, path, err)
+		}
+		r.seconds[name] = rec.Seconds
+		fmt.Fprintf(r.cfg.Log, "[%d/%d] %s: done in an earlier run (%s)\n", r.next(), stageCount, name, path)
+		return nil
+	}
+	fmt.Fprintf(r.cfg.Log, "[%d/%d] %s …\n", r.next(), stageCount, name)
+	start := time.Now()
+	if err := fn(); err != nil {
+		return fmt.Errorf("stage %s: %w", name, err)
+	}
+	result, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	rec := stageRecord{Seconds: time.Since(start).Seconds(), Result: result}
+	data, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if err := datasets.WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	}); err != nil {
+		return err
+	}
+	r.seconds[name] = rec.Seconds
+	fmt.Fprintf(r.cfg.Log, "      %s finished in %s\n", name, time.Since(start).Round(time.Second))
+	return nil
+}
+
+func (r *runner) next() int {
+	r.count++
+	return r.count
+}
