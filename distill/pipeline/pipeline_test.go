@@ -236,9 +236,16 @@ wait:
 			t.Fatalf("stage %s was redone:\n%s", s, log.String())
 		}
 	}
-	fresh, err := Run(smallConfig(t.TempDir()))
+	freshDir := t.TempDir()
+	fresh, err := Run(smallConfig(freshDir))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The weights themselves: the resumed student's exported tensors are bit-identical.
+	a, errA := os.ReadFile(filepath.Join(killed, StageColBERT, "model", models.WeightsFile))
+	b, errB := os.ReadFile(filepath.Join(freshDir, StageColBERT, "model", models.WeightsFile))
+	if errA != nil || errB != nil || !bytes.Equal(a, b) {
+		t.Fatalf("the resumed ColBERT's weights differ from an uninterrupted run's (%v, %v)", errA, errB)
 	}
 	if !reflect.DeepEqual(metrics(resumed), metrics(fresh)) {
 		t.Fatalf("the resumed run differs from an uninterrupted one:\n%v\n%v", metrics(resumed), metrics(fresh))
