@@ -10,7 +10,7 @@ import (
 )
 
 // assemble turns the stages' records into the report.
-func (r *runner) assemble(ts TrainingSetStage, teacher TeacherStage, key AnswerKeyStage,
+func (r *Runner) assemble(ts TrainingSetStage, teacher TeacherStage, key AnswerKeyStage,
 	colbert map[string]*ColBERTStage, splade map[string]*SpladeStage, sweep []distill.SpladeSweepRow) (*report.Report, error) {
 	cfg, col := r.cfg, r.col
 	rep := &report.Report{
@@ -37,13 +37,16 @@ func (r *runner) assemble(ts TrainingSetStage, teacher TeacherStage, key AnswerK
 	}
 	for _, name := range []string{StageColBERT, StageColBERTHard} {
 		st := colbert[name]
-		rep.Systems[name] = pick(st.Report.ColBERT, st.Report.ColBERTRerank)
+		// The students rerank the teacher's candidates (BM25's top k), so that the rows compare
+		// like with like; full-corpus MaxSim search is its own row.
+		rep.Systems[name] = st.Report.ColBERTRerank
+		if len(st.Report.ColBERT) > 0 {
+			rep.Systems[name+report.FullSearchSuffix] = st.Report.ColBERT
+		}
 		if err := r.curve(rep, name, name); err != nil {
 			return nil, err
 		}
-		for _, s := range st.Sample {
-			rep.Details.Samples[name] = append(rep.Details.Samples[name], report.Sample(s))
-		}
+		rep.Details.Samples[name] = st.Sample
 	}
 	for _, name := range []string{StageSpladeDense, StageSplade} {
 		st := splade[name]
@@ -79,25 +82,29 @@ func (r *runner) assemble(ts TrainingSetStage, teacher TeacherStage, key AnswerK
 	return rep, nil
 }
 
-// curve adds a training run's logged losses (OutDir/<stage>/metrics.jsonl) to the report.
-func (r *runner) curve(rep *report.Report, name, stage string) error {
+// curve adds a training run's logged losses to the report.
+func (r *Runner) curve(rep *report.Report, name, stage string) error {
+	c, err := r.Curve(stage)
+	if err != nil {
+		return err
+	}
+	rep.Details.Curves[name] = c
+	return nil
+}
+
+// Curve reads the training log of a stage (Dir(stage, "metrics.jsonl")): its loss, and its average
+// active terms per document for SPLADE.
+func (r *Runner) Curve(stage string) ([]report.CurvePoint, error) {
 	recs, err := train.ReadLog(r.dir(stage, "metrics.jsonl"))
 	if err != nil {
-		return fmt.Errorf("training curve of %s: %w", name, err)
+		return nil, fmt.Errorf("training curve of %s: %w", stage, err)
 	}
+	var out []report.CurvePoint
 	for _, rec := range recs {
 		if rec.Step == 0 && rec.Loss == 0 {
 			continue
 		}
-		rep.Details.Curves[name] = append(rep.Details.Curves[name], report.CurvePoint{Step: rec.Step, Loss: rec.Loss, Active: rec.Parts[distill.PartDocActive]})
+		out = append(out, report.CurvePoint{Step: rec.Step, Loss: rec.Loss, Active: rec.Parts[distill.PartDocActive]})
 	}
-	return nil
-}
-
-// pick returns a when it has measures, else b.
-func pick(a, b map[string]float64) map[string]float64 {
-	if len(a) > 0 {
-		return a
-	}
-	return b
+	return out, nil
 }

@@ -20,10 +20,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/mimicry-ir/mimicry/datasets"
+	"github.com/mimicry-ir/mimicry/distill"
+	"github.com/mimicry-ir/mimicry/distill/train"
 	"github.com/mimicry-ir/mimicry/models"
 )
 
@@ -46,6 +49,9 @@ type Config struct {
 	// SpladeSweep trains SPLADE students over DefaultSweep's λ_d values (λ = 0 and the default
 	// are always trained).
 	SpladeSweep bool
+	// SweepLambdas are the λ_d values of the sweep [distill.SpladeSweepLambdas(distill.DefaultLambdaD)];
+	// λ = 0 and the default are always added.
+	SweepLambdas []float64 `json:",omitempty"`
 	// Scale sizes the stages [DefaultScale(Preset)].
 	Scale Scale
 	// Backend runs the graphs.
@@ -54,6 +60,8 @@ type Config struct {
 	Quiet bool `json:"-"`
 	// Log receives one line per stage [os.Stderr].
 	Log io.Writer `json:"-"`
+	// OnLog receives every logged training record of every training stage (live charts).
+	OnLog func(train.Record) `json:"-"`
 }
 
 // Scale sizes the stages of the pipeline: the defaults keep the tiny preset on the synthetic
@@ -70,6 +78,9 @@ type Scale struct {
 	TeacherSteps, ColBERTSteps, SpladeSteps int
 	// TeacherNegatives is the number of hard negatives beside the positive in a teacher step.
 	TeacherNegatives int
+	// StudentQueries is the number of queries per step of ColBERT; SpladeQueries of SPLADE (each
+	// with 4 passages) [StudentQueries].
+	StudentQueries, SpladeQueries int
 	// TeacherLR, StudentLR are the peak learning rates of AdamW.
 	TeacherLR, StudentLR float64
 	// AnnotateQueries caps the training queries whose candidates are annotated (0: all).
@@ -83,22 +94,44 @@ type Scale struct {
 // DefaultScale returns the stage sizes of a preset. The tiny preset's are chosen for the ten-minute
 // CPU budget of the default run; small and base get longer training.
 func DefaultScale(preset string) Scale {
+	// The tiny default is sized by the CPU: on two cores SimpleGo trains the tiny cross-encoder at
+	// about 0.7 steps/s (8 queries × 4 passages of ≤ 64 tokens), scores about 80 pairs/s, and trains
+	// SPLADE (whose MLM head produces B×L×V logits) at about 1 step/s with 4 queries × 4 passages. So
+	// the teacher reranks BM25's top 20 (not 100) and every model trains for only ~100 steps: the
+	// default run shows the method end to end in under ten minutes, not its best numbers.
 	s := Scale{
-		Vocab: 2000, MaxLen: 64, QueryLen: 16, DocLen: 48,
-		TeacherSteps: 300, ColBERTSteps: 150, SpladeSteps: 150,
-		TeacherNegatives: 3, TeacherLR: 1e-3, StudentLR: 1e-3,
-		AnnotateQueries: 600, AnnotateNegatives: 7, RerankDepth: 100,
+		Vocab: 2000, MaxLen: 64, QueryLen: 16, DocLen: 40,
+		TeacherSteps: 100, ColBERTSteps: 60, SpladeSteps: 50,
+		TeacherNegatives: 3, StudentQueries: 8, SpladeQueries: 4, TeacherLR: 1e-3, StudentLR: 1e-3,
+		AnnotateQueries: 300, AnnotateNegatives: 5, RerankDepth: 20,
 	}
 	switch preset {
 	case models.PresetSmall:
-		s.TeacherSteps, s.ColBERTSteps, s.SpladeSteps = 1000, 600, 600
-		s.AnnotateQueries, s.TeacherLR, s.StudentLR = 0, 5e-4, 5e-4
+		s.TeacherSteps, s.ColBERTSteps, s.SpladeSteps, s.RerankDepth = 1000, 600, 600, 100
+		s.AnnotateQueries, s.TeacherLR, s.StudentLR, s.StudentQueries = 0, 5e-4, 5e-4, 16
 	case models.PresetBase:
 		s.Vocab, s.MaxLen, s.QueryLen, s.DocLen = 0, 256, 32, 180
-		s.TeacherSteps, s.ColBERTSteps, s.SpladeSteps = 3000, 3000, 3000
+		s.TeacherSteps, s.ColBERTSteps, s.SpladeSteps, s.RerankDepth, s.StudentQueries = 3000, 3000, 3000, 100, 32
 		s.AnnotateQueries, s.TeacherLR, s.StudentLR = 0, 2e-5, 2e-5
 	}
 	return s
+}
+
+// WorkshopConfig is the run the notebooks share, in dir: the synthetic default with the tiny preset,
+// sized so that the notebooks together run in a few minutes on two CPU cores (far fewer steps than
+// the pipeline's default: the curves and plots are the point, not the numbers), with a three-point
+// λ_d sweep. Stage progress goes to standard output.
+func WorkshopConfig(dir string) Config {
+	return Config{
+		Data: "synthetic", Preset: models.PresetTiny, Seed: 42, OutDir: dir, Quiet: true, Log: os.Stdout,
+		SpladeSweep: true, SweepLambdas: []float64{10 * distill.DefaultLambdaD},
+		Scale: Scale{
+			Vocab: 2000, MaxLen: 64, QueryLen: 16, DocLen: 40,
+			TeacherSteps: 80, ColBERTSteps: 40, SpladeSteps: 40,
+			TeacherNegatives: 3, StudentQueries: 8, SpladeQueries: 4, TeacherLR: 1e-3, StudentLR: 1e-3,
+			AnnotateQueries: 150, AnnotateNegatives: 5, RerankDepth: 10,
+		},
+	}
 }
 
 // withDefaults fills in the zero values.
@@ -175,8 +208,9 @@ type stageRecord struct {
 
 // stage runs fn unless OutDir/stages/<name>.json records that it finished; either way out holds the
 // stage's result afterwards. fn fills out, which is written atomically after fn returns.
-func (r *runner) stage(name string, out any, fn func() error) error {
+func (r *Runner) stage(name string, out any, fn func() error) error {
 	path := filepath.Join(r.cfg.OutDir, "stages", name+".json")
+	quietly := r.done[name]
 	if data, err := os.ReadFile(path); err == nil {
 		var rec stageRecord
 		if err := json.Unmarshal(data, &rec); err != nil {
@@ -185,11 +219,13 @@ func (r *runner) stage(name string, out any, fn func() error) error {
 		if err := json.Unmarshal(rec.Result, out); err != nil {
 			return fmt.Errorf("stage %s: %s: %w (delete it to redo the stage)", name, path, err)
 		}
-		r.seconds[name] = rec.Seconds
-		fmt.Fprintf(r.cfg.Log, "[%d/%d] %s: done in an earlier run (%s)\n", r.next(), stageCount, name, path)
+		r.seconds[name], r.done[name] = rec.Seconds, true
+		if !quietly {
+			fmt.Fprintf(r.cfg.Log, "%s %s: done in an earlier run (%s)\n", r.number(name), name, path)
+		}
 		return nil
 	}
-	fmt.Fprintf(r.cfg.Log, "[%d/%d] %s …\n", r.next(), stageCount, name)
+	fmt.Fprintf(r.cfg.Log, "%s %s …\n", r.number(name), name)
 	start := time.Now()
 	if err := fn(); err != nil {
 		return fmt.Errorf("stage %s: %w", name, err)
@@ -212,12 +248,16 @@ func (r *runner) stage(name string, out any, fn func() error) error {
 	}); err != nil {
 		return err
 	}
-	r.seconds[name] = rec.Seconds
+	r.seconds[name], r.done[name] = rec.Seconds, true
 	fmt.Fprintf(r.cfg.Log, "      %s finished in %s\n", name, time.Since(start).Round(time.Second))
 	return nil
 }
 
-func (r *runner) next() int {
-	r.count++
-	return r.count
+// number is a stage's "[k/n]" in the order of a full run.
+func (r *Runner) number(name string) string {
+	order := []string{StageTrainingSet, StageTeacher, StageAnswerKey, StageColBERT, StageColBERTHard, StageSpladeDense, StageSplade}
+	if r.cfg.SpladeSweep {
+		order = append(order, StageSpladeSweep)
+	}
+	return fmt.Sprintf("[%d/%d]", slices.Index(order, name)+1, len(order))
 }

@@ -148,7 +148,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 		}
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
-	if !bytes.Contains(md, []byte("| ColBERT, Margin-MSE on the answer key |")) || !bytes.Contains(md, []byte("figures/colbert_margins.svg")) {
+	if !bytes.Contains(md, []byte("| ColBERT, Margin-MSE, reranking BM25's top 20 |")) || !bytes.Contains(md, []byte("figures/colbert_margins.svg")) {
 		t.Fatalf("report.md:\n%s", md)
 	}
 	back, err := report.Read(filepath.Join(dir, "report.json"))

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -18,16 +19,16 @@ import (
 	"github.com/mimicry-ir/mimicry/models/tokenizer"
 )
 
-// stageCount is the number of stages a run announces.
-const stageCount = 8
-
-// runner carries one run's state between stages.
-type runner struct {
+// Runner carries one run's state between stages.
+type Runner struct {
 	cfg     Config
 	col     *datasets.Collection
 	set     *negatives.TrainingSet
-	count   int
 	seconds map[string]float64
+	done    map[string]bool
+	key     []datasets.ScoredPair
+	keyMeta *datasets.AnswerKeyMeta
+	tk      tokenizer.Tokenizer
 }
 
 // Stage names, which are also the names of the stage records in OutDir/stages/.
@@ -82,13 +83,7 @@ type ColBERTStage struct {
 }
 
 // ScoredSample is one answer-key pair with the teacher's and a student's score.
-type ScoredSample struct {
-	QueryID  string  `json:"qid"`
-	DocID    string  `json:"pid"`
-	Positive bool    `json:"positive"`
-	Teacher  float64 `json:"teacher"`
-	Student  float64 `json:"student"`
-}
+type ScoredSample = report.Sample
 
 // SpladeStage is the record of a SPLADE stage.
 type SpladeStage struct {
@@ -102,8 +97,29 @@ type SpladeStage struct {
 
 // Run executes the pipeline and returns the report it wrote (also in OutDir/report.json).
 func Run(cfg Config) (*report.Report, error) {
-	cfg = cfg.withDefaults()
 	start := time.Now()
+	r, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := r.Report()
+	if err != nil {
+		return nil, err
+	}
+	rep.Timings.TotalSeconds = time.Since(start).Seconds()
+	if err := report.Write(r.cfg.OutDir, rep); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// New prepares a run: it loads the collection, picks the backend and records the settings in
+// OutDir (refusing a folder that holds a run with other settings). Its stage methods — TrainingSet,
+// Teacher, AnswerKey, ColBERT, Splade, SpladeSweep, Report — each run their stage once and return its
+// record, from OutDir/stages/ when a previous call or process finished it: a notebook calls them one
+// cell at a time.
+func New(cfg Config) (*Runner, error) {
+	cfg = cfg.withDefaults()
 	col := cfg.Collection
 	if col == nil {
 		var err error
@@ -124,25 +140,29 @@ func Run(cfg Config) (*report.Report, error) {
 	if err := cfg.checkSettings(); err != nil {
 		return nil, err
 	}
-	r := &runner{cfg: cfg, col: col, seconds: map[string]float64{}}
-	rep, err := r.run()
-	if err != nil {
-		return nil, err
-	}
-	rep.Timings.TotalSeconds = time.Since(start).Seconds()
-	if err := report.Write(cfg.OutDir, rep); err != nil {
-		return nil, err
-	}
-	return rep, nil
+	return &Runner{cfg: cfg, col: col, seconds: map[string]float64{}, done: map[string]bool{}}, nil
 }
 
+// Collection is the run's collection.
+func (r *Runner) Collection() *datasets.Collection { return r.col }
+
+// Config is the run's configuration, defaults filled in.
+func (r *Runner) Config() Config { return r.cfg }
+
+// Dir returns a path under the run's OutDir (e.g. Dir("teacher", "model")).
+func (r *Runner) Dir(parts ...string) string { return r.dir(parts...) }
+
 // dir returns a path under OutDir.
-func (r *runner) dir(parts ...string) string {
+func (r *Runner) dir(parts ...string) string {
 	return filepath.Join(append([]string{r.cfg.OutDir}, parts...)...)
 }
 
+// TrainingData returns the hard-negative training set (query, positives, negatives groups and the
+// passages' texts) that the teacher trains on and whose candidates are annotated.
+func (r *Runner) TrainingData() (*negatives.TrainingSet, error) { return r.trainingSet() }
+
 // trainingSet builds the hard-negative training set exactly as the teacher job does.
-func (r *runner) trainingSet() (*negatives.TrainingSet, error) {
+func (r *Runner) trainingSet() (*negatives.TrainingSet, error) {
 	if r.set != nil {
 		return r.set, nil
 	}
@@ -158,7 +178,7 @@ func (r *runner) trainingSet() (*negatives.TrainingSet, error) {
 }
 
 // annotatedGroups are the training groups whose candidates the teacher annotates.
-func (r *runner) annotatedGroups(set *negatives.TrainingSet) []negatives.TrainGroup {
+func (r *Runner) annotatedGroups(set *negatives.TrainingSet) []negatives.TrainGroup {
 	groups := set.Train
 	if n := r.cfg.Scale.AnnotateQueries; n > 0 && n < len(groups) {
 		groups = groups[:n]
@@ -167,7 +187,7 @@ func (r *runner) annotatedGroups(set *negatives.TrainingSet) []negatives.TrainGr
 }
 
 // modelConfig is the preset's configuration for the tokenizer's vocabulary and the scale's lengths.
-func (r *runner) modelConfig(tk tokenizer.Tokenizer) (*models.Config, error) {
+func (r *Runner) modelConfig(tk tokenizer.Tokenizer) (*models.Config, error) {
 	cfg, err := models.NewConfig(r.cfg.Preset, tk.VocabSize())
 	if err != nil {
 		return nil, err
@@ -181,26 +201,27 @@ func (r *runner) modelConfig(tk tokenizer.Tokenizer) (*models.Config, error) {
 	return cfg, nil
 }
 
-func (r *runner) run() (*report.Report, error) {
-	cfg, sc := r.cfg, r.cfg.Scale
-
-	// 1. The training set.
-	var ts TrainingSetStage
-	if err := r.stage(StageTrainingSet, &ts, func() error {
+// TrainingSet runs (or recalls) stage 1: the hard-negative training set.
+func (r *Runner) TrainingSet() (*TrainingSetStage, error) {
+	ts := &TrainingSetStage{}
+	err := r.stage(StageTrainingSet, ts, func() error {
 		set, err := r.trainingSet()
 		if err != nil {
 			return err
 		}
-		ts = TrainingSetStage{Source: set.Source, TrainGroups: len(set.Train), DevGroups: len(set.Dev),
+		*ts = TrainingSetStage{Source: set.Source, TrainGroups: len(set.Train), DevGroups: len(set.Dev),
 			AnnotatedQueries: len(r.annotatedGroups(set))}
 		return nil
-	}); err != nil {
-		return nil, err
-	}
+	})
+	return ts, err
+}
 
-	// 2. The teacher.
-	var teacher TeacherStage
-	if err := r.stage(StageTeacher, &teacher, func() error {
+// Teacher runs (or recalls) stage 2: fine-tune the cross-encoder, export it to Dir("teacher",
+// "model") and evaluate it reranking BM25's top RerankDepth.
+func (r *Runner) Teacher() (*TeacherStage, error) {
+	cfg, sc := r.cfg, r.cfg.Scale
+	teacher := &TeacherStage{}
+	err := r.stage(StageTeacher, teacher, func() error {
 		modelCfg := (*models.Config)(nil)
 		if cfg.Model != nil {
 			c := *cfg.Model
@@ -218,7 +239,7 @@ func (r *runner) run() (*report.Report, error) {
 			Collection: r.col, Backend: cfg.Backend, OutDir: r.dir(StageTeacher), Preset: cfg.Preset, Config: modelCfg,
 			Vocab: sc.Vocab, RerankDepth: sc.RerankDepth, Seed: cfg.Seed,
 			Train: distill.TeacherOptions{
-				Steps: sc.TeacherSteps, Negatives: sc.TeacherNegatives, MaxLen: sc.MaxLen, Quiet: cfg.Quiet,
+				Steps: sc.TeacherSteps, Negatives: sc.TeacherNegatives, MaxLen: sc.MaxLen, Quiet: cfg.Quiet, OnLog: cfg.OnLog,
 				Optimizer: &train.Optimizer{LearningRate: sc.TeacherLR, WarmupSteps: sc.TeacherSteps / 10, WeightDecay: 0.01, ClipNorm: 1},
 			},
 		}
@@ -235,13 +256,19 @@ func (r *runner) run() (*report.Report, error) {
 			teacher.TokensPerSecond = r.pairTokensPerStep(set, tk) * float64(rep.Steps) / rep.TrainSecs
 		}
 		return nil
-	}); err != nil {
+	})
+	return teacher, err
+}
+
+// AnswerKey runs (or recalls) stage 3: the teacher scores the positives and AnnotateNegatives hard
+// negatives of the annotated training queries once, into Dir("answer_key.jsonl").
+func (r *Runner) AnswerKey() (*AnswerKeyStage, error) {
+	if _, err := r.Teacher(); err != nil {
 		return nil, err
 	}
-
-	// 3. The answer key.
-	var key AnswerKeyStage
-	if err := r.stage(StageAnswerKey, &key, func() error {
+	cfg, sc := r.cfg, r.cfg.Scale
+	key := &AnswerKeyStage{}
+	err := r.stage(StageAnswerKey, key, func() error {
 		set, err := r.trainingSet()
 		if err != nil {
 			return err
@@ -265,16 +292,43 @@ func (r *runner) run() (*report.Report, error) {
 		if err != nil {
 			return err
 		}
-		key = AnswerKeyStage{Path: answerKeyFileName, Pairs: sum.Pairs, PairsPerSecond: sum.PairsPerSecond, Seconds: sum.Seconds}
+		*key = AnswerKeyStage{Path: answerKeyFileName, Pairs: sum.Pairs, PairsPerSecond: sum.PairsPerSecond, Seconds: sum.Seconds}
 		return nil
-	}); err != nil {
-		return nil, err
+	})
+	return key, err
+}
+
+// LoadAnswerKey reads the answer key of stage 3 and the teacher's tokenizer (running the stages
+// first when needed).
+func (r *Runner) LoadAnswerKey() ([]datasets.ScoredPair, *datasets.AnswerKeyMeta, tokenizer.Tokenizer, error) {
+	if _, err := r.AnswerKey(); err != nil {
+		return nil, nil, nil, err
 	}
-	answerKey, keyMeta, err := datasets.LoadAnswerKey(r.dir(answerKeyFileName))
-	if err != nil {
-		return nil, err
+	if r.key == nil {
+		key, meta, err := datasets.LoadAnswerKey(r.dir(answerKeyFileName))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		tk, err := models.LoadHFTokenizer(r.dir(StageTeacher, "model"))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		r.key, r.keyMeta, r.tk = key, meta, tk
 	}
-	tk, err := models.LoadHFTokenizer(r.dir(StageTeacher, "model"))
+	return r.key, r.keyMeta, r.tk, nil
+}
+
+// ColBERT runs (or recalls) stage 4: a ColBERT student trained with loss (distill.LossMarginMSE,
+// recorded as StageColBERT, or distill.LossHardLabels, recorded as StageColBERTHard) on the answer
+// key, indexed and evaluated.
+func (r *Runner) ColBERT(loss string) (*ColBERTStage, error) {
+	name := StageColBERT
+	if loss == distill.LossHardLabels {
+		name = StageColBERTHard
+	} else if loss != distill.LossMarginMSE {
+		return nil, fmt.Errorf("pipeline: unknown ColBERT loss %q (want %q or %q)", loss, distill.LossMarginMSE, distill.LossHardLabels)
+	}
+	answerKey, keyMeta, tk, err := r.LoadAnswerKey()
 	if err != nil {
 		return nil, err
 	}
@@ -282,82 +336,138 @@ func (r *runner) run() (*report.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-
-	// 4. ColBERT: Margin-MSE and the hard-label ablation.
-	colbert := map[string]*ColBERTStage{}
-	for _, v := range []struct{ stage, loss string }{{StageColBERT, distill.LossMarginMSE}, {StageColBERTHard, distill.LossHardLabels}} {
-		st := &ColBERTStage{}
-		if err := r.stage(v.stage, st, func() error {
-			job := &distill.ColBERTJob{
-				Collection: r.col, Key: answerKey, KeyMeta: keyMeta, Backend: cfg.Backend, OutDir: r.dir(v.stage),
-				Preset: cfg.Preset, Config: studentCfg, Tokenizer: tk, RerankDepth: sc.RerankDepth, Seed: cfg.Seed,
-				Train: distill.ColBERTOptions{
-					Steps: sc.ColBERTSteps, Loss: v.loss, QueryLen: sc.QueryLen, DocLen: sc.DocLen, Quiet: cfg.Quiet,
-					Optimizer: &train.Optimizer{LearningRate: sc.StudentLR, WarmupSteps: sc.ColBERTSteps / 10, WeightDecay: 0.01, ClipNorm: 1},
-				},
-			}
-			enc, rep, err := job.Run()
-			if err != nil {
-				return err
-			}
-			st.Report = rep
-			st.Sample, err = r.sampleScores(answerKey, enc, 48)
-			return err
-		}); err != nil {
-			return nil, err
-		}
-		colbert[v.stage] = st
-	}
-
-	// 5. SPLADE at λ = 0 and at the default λ, and the optional sweep.
-	spladeJob := func(stage string, lambdaQ, lambdaD float64) distill.SpladeJob {
-		return distill.SpladeJob{
-			Collection: r.col, AnswerKey: answerKey, Backend: cfg.Backend, OutDir: r.dir(stage), Tokenizer: tk,
-			Preset: cfg.Preset, Config: studentCfg, Seed: cfg.Seed,
-			Train: distill.SpladeOptions{
-				Steps: sc.SpladeSteps, LambdaQ: lambdaQ, LambdaD: lambdaD, QueryMaxLen: sc.QueryLen, DocMaxLen: sc.DocLen,
-				Quiet: cfg.Quiet, Guard: distill.SpladeGuard{Off: true},
-				Optimizer: &train.Optimizer{LearningRate: sc.StudentLR, WarmupSteps: sc.SpladeSteps / 10, WeightDecay: 0.01, ClipNorm: 1},
+	cfg, sc := r.cfg, r.cfg.Scale
+	st := &ColBERTStage{}
+	err = r.stage(name, st, func() error {
+		job := &distill.ColBERTJob{
+			Collection: r.col, Key: answerKey, KeyMeta: keyMeta, Backend: cfg.Backend, OutDir: r.dir(name),
+			Preset: cfg.Preset, Config: studentCfg, Tokenizer: tk, RerankDepth: sc.RerankDepth, Seed: cfg.Seed,
+			Train: distill.ColBERTOptions{
+				Steps: sc.ColBERTSteps, QueriesPerBatch: sc.StudentQueries, Loss: loss, QueryLen: sc.QueryLen, DocLen: sc.DocLen, Quiet: cfg.Quiet, OnLog: cfg.OnLog,
+				Optimizer: &train.Optimizer{LearningRate: sc.StudentLR, WarmupSteps: sc.ColBERTSteps / 10, WeightDecay: 0.01, ClipNorm: 1},
 			},
 		}
-	}
-	splade := map[string]*SpladeStage{}
-	for _, v := range []struct {
-		stage            string
-		lambdaQ, lambdaD float64
-	}{{StageSpladeDense, 0, 0}, {StageSplade, distill.DefaultLambdaQ, distill.DefaultLambdaD}} {
-		st := &SpladeStage{}
-		if err := r.stage(v.stage, st, func() error {
-			job := spladeJob(v.stage, v.lambdaQ, v.lambdaD)
-			m, tk, _, rep, err := job.Run()
-			if err != nil {
-				return err
-			}
-			st.Report = rep
-			return r.exampleTerms(st, &distill.SpladeEncoder{Model: m, Tokenizer: tk, Backend: cfg.Backend, Quiet: true}, sc.DocLen)
-		}); err != nil {
-			return nil, err
+		enc, rep, err := job.Run()
+		if err != nil {
+			return err
 		}
-		splade[v.stage] = st
+		st.Report = rep
+		st.Sample, err = r.sampleScores(answerKey, enc, 48)
+		return err
+	})
+	return st, err
+}
+
+// spladeJob is the SPLADE job of a stage folder and λs.
+func (r *Runner) spladeJob(stage string, lambdaQ, lambdaD float64) (distill.SpladeJob, error) {
+	answerKey, _, tk, err := r.LoadAnswerKey()
+	if err != nil {
+		return distill.SpladeJob{}, err
+	}
+	studentCfg, err := r.modelConfig(tk)
+	if err != nil {
+		return distill.SpladeJob{}, err
+	}
+	cfg, sc := r.cfg, r.cfg.Scale
+	return distill.SpladeJob{
+		Collection: r.col, AnswerKey: answerKey, Backend: cfg.Backend, OutDir: r.dir(stage), Tokenizer: tk,
+		Preset: cfg.Preset, Config: studentCfg, Seed: cfg.Seed,
+		Train: distill.SpladeOptions{
+			Steps: sc.SpladeSteps, QueriesPerBatch: cmp.Or(sc.SpladeQueries, sc.StudentQueries), LambdaQ: lambdaQ, LambdaD: lambdaD, QueryMaxLen: sc.QueryLen, DocMaxLen: sc.DocLen,
+			Quiet: cfg.Quiet, Guard: distill.SpladeGuard{Off: true}, OnLog: cfg.OnLog,
+			Optimizer: &train.Optimizer{LearningRate: sc.StudentLR, WarmupSteps: sc.SpladeSteps / 10, WeightDecay: 0.01, ClipNorm: 1},
+		},
+	}, nil
+}
+
+// Splade runs (or recalls) stage 5: a SPLADE student at λ = 0 (dense, recorded as StageSpladeDense)
+// or at the default λs (recorded as StageSplade), indexed and evaluated, with the top terms of an
+// example document.
+func (r *Runner) Splade(dense bool) (*SpladeStage, error) {
+	name, lq, ld := StageSplade, distill.DefaultLambdaQ, distill.DefaultLambdaD
+	if dense {
+		name, lq, ld = StageSpladeDense, 0, 0
+	}
+	job, err := r.spladeJob(name, lq, ld)
+	if err != nil {
+		return nil, err
+	}
+	st := &SpladeStage{}
+	err = r.stage(name, st, func() error {
+		m, tk, _, rep, err := job.Run()
+		if err != nil {
+			return err
+		}
+		st.Report = rep
+		return r.exampleTerms(st, &distill.SpladeEncoder{Model: m, Tokenizer: tk, Backend: r.cfg.Backend, Quiet: true}, r.cfg.Scale.DocLen)
+	})
+	return st, err
+}
+
+// SpladeSweep runs (or recalls) the λ_d sweep: distill.SpladeSweep over Config.SweepLambdas.
+func (r *Runner) SpladeSweep() ([]distill.SpladeSweepRow, error) {
+	job, err := r.spladeJob(StageSpladeSweep, distill.DefaultLambdaQ, distill.DefaultLambdaD)
+	if err != nil {
+		return nil, err
 	}
 	var sweep []distill.SpladeSweepRow
-	if cfg.SpladeSweep {
-		if err := r.stage(StageSpladeSweep, &sweep, func() error {
-			var err error
-			sweep, err = distill.SpladeSweep(distill.SpladeSweepLambdas(distill.DefaultLambdaD), spladeJob(StageSpladeSweep, distill.DefaultLambdaQ, distill.DefaultLambdaD))
-			return err
-		}); err != nil {
+	err = r.stage(StageSpladeSweep, &sweep, func() error {
+		var err error
+		lambdas := r.cfg.SweepLambdas
+		if len(lambdas) == 0 {
+			lambdas = distill.SpladeSweepLambdas(distill.DefaultLambdaD)
+		}
+		sweep, err = distill.SpladeSweep(lambdas, job)
+		return err
+	})
+	return sweep, err
+}
+
+// Report runs every stage still to run and assembles the report (without writing it: Run does).
+func (r *Runner) Report() (*report.Report, error) {
+	ts, err := r.TrainingSet()
+	if err != nil {
+		return nil, err
+	}
+	teacher, err := r.Teacher()
+	if err != nil {
+		return nil, err
+	}
+	key, err := r.AnswerKey()
+	if err != nil {
+		return nil, err
+	}
+	colbert := map[string]*ColBERTStage{}
+	for _, v := range [][2]string{{StageColBERT, distill.LossMarginMSE}, {StageColBERTHard, distill.LossHardLabels}} {
+		st, err := r.ColBERT(v[1])
+		if err != nil {
 			return nil, err
 		}
-	} else {
-		r.count++
+		colbert[v[0]] = st
 	}
-
-	return r.assemble(ts, teacher, key, colbert, splade, sweep)
+	splade := map[string]*SpladeStage{}
+	for _, dense := range []bool{true, false} {
+		st, err := r.Splade(dense)
+		if err != nil {
+			return nil, err
+		}
+		name := StageSplade
+		if dense {
+			name = StageSpladeDense
+		}
+		splade[name] = st
+	}
+	var sweep []distill.SpladeSweepRow
+	if r.cfg.SpladeSweep {
+		if sweep, err = r.SpladeSweep(); err != nil {
+			return nil, err
+		}
+	}
+	return r.assemble(*ts, *teacher, *key, colbert, splade, sweep)
 }
 
 // pairTokensPerStep estimates the real tokens of one teacher step from a sample of training pairs.
-func (r *runner) pairTokensPerStep(set *negatives.TrainingSet, tk tokenizer.Tokenizer) float64 {
+func (r *Runner) pairTokensPerStep(set *negatives.TrainingSet, tk tokenizer.Tokenizer) float64 {
 	rng := rand.New(rand.NewPCG(uint64(r.cfg.Seed), 7))
 	var qs, ps []string
 	for range 256 {
@@ -382,7 +492,7 @@ func (r *runner) pairTokensPerStep(set *negatives.TrainingSet, tk tokenizer.Toke
 
 // sampleScores scores the pairs of up to n queries of the answer key held out of the student's
 // training (distill.SplitAnswerKey with the job's fraction and seed) with the student.
-func (r *runner) sampleScores(key []datasets.ScoredPair, s distill.Scorer, n int) ([]ScoredSample, error) {
+func (r *Runner) sampleScores(key []datasets.ScoredPair, s distill.Scorer, n int) ([]ScoredSample, error) {
 	_, held := distill.SplitAnswerKey(key, 0.1, r.cfg.Seed)
 	positives := distill.TrainingPositives(r.col)
 	queries := distill.TrainingQueries(r.col)
@@ -415,7 +525,7 @@ func (r *runner) sampleScores(key []datasets.ScoredPair, s distill.Scorer, n int
 
 // exampleTerms records the top expanded terms of the first judged-relevant document of the first
 // evaluation query, the document the report shows.
-func (r *runner) exampleTerms(st *SpladeStage, enc *distill.SpladeEncoder, maxLen int) error {
+func (r *Runner) exampleTerms(st *SpladeStage, enc *distill.SpladeEncoder, maxLen int) error {
 	q := r.col.Queries[0]
 	var doc string
 	best := 0
@@ -439,6 +549,6 @@ func (r *runner) exampleTerms(st *SpladeStage, enc *distill.SpladeEncoder, maxLe
 }
 
 // logf writes a line to the run's log.
-func (r *runner) logf(format string, args ...any) {
+func (r *Runner) logf(format string, args ...any) {
 	fmt.Fprintf(r.cfg.Log, format+"\n", args...)
 }

@@ -10,10 +10,12 @@ import (
 var tableRows = []struct{ system, label string }{
 	{SystemBM25, "BM25 (Anserini defaults)"},
 	{SystemTeacher, "Teacher: cross-encoder reranking BM25's top k"},
-	{SystemColBERT, "ColBERT, Margin-MSE on the answer key"},
-	{SystemColBERTHardLabels, "ColBERT, hard labels only (ablation)"},
-	{SystemSplade, "SPLADE, score MSE + FLOPS (default λ)"},
-	{SystemSpladeLambda0, "SPLADE, score MSE, λ = 0"},
+	{SystemColBERT, "ColBERT, Margin-MSE, reranking BM25's top k"},
+	{SystemColBERTHardLabels, "ColBERT, hard labels only (ablation), reranking"},
+	{SystemColBERT + FullSearchSuffix, "ColBERT, Margin-MSE, full-corpus MaxSim"},
+	{SystemColBERTHardLabels + FullSearchSuffix, "ColBERT, hard labels, full-corpus MaxSim"},
+	{SystemSplade, "SPLADE, score MSE + FLOPS (default λ), inverted index"},
+	{SystemSpladeLambda0, "SPLADE, score MSE, λ = 0, inverted index"},
 }
 
 // Markdown renders the report as a short paper: the method, the results table with student/teacher
@@ -50,8 +52,15 @@ func Markdown(r *Report, figs []Figure) string {
 		}
 		w("| %s | %s | %s | %s | %s | %s |\n", label, num(m, "nDCG@10"), num(m, "RR@10"), num(m, "R@100"), num(m, "AP"), ratio)
 	}
+	k := "k"
+	switch v := r.Settings["rerank_depth"].(type) {
+	case int:
+		k = fmt.Sprint(v)
+	case float64:
+		k = fmt.Sprint(int(v))
+	}
 	for _, t := range tableRows {
-		row(t.system, t.label)
+		row(t.system, strings.ReplaceAll(t.label, "top k", "top "+k))
 	}
 	for _, name := range sortedKeys(r.Systems) {
 		if !seen[name] {

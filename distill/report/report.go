@@ -27,6 +27,10 @@ const (
 	SystemSpladeLambda0     = "splade_lambda0"
 )
 
+// FullSearchSuffix marks a ColBERT system searched exhaustively over the whole corpus
+// ("colbert_full"); the plain name is the student reranking the teacher's BM25 candidates.
+const FullSearchSuffix = "_full"
+
 // Report is report.json.
 type Report struct {
 	// Dataset describes the collection.
