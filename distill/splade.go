@@ -610,7 +610,7 @@ func (j *SpladeJob) Run() (*models.Model, tokenizer.Tokenizer, *SparseIndex, *Sp
 	opts.Model, opts.Tokenizer, opts.Backend, opts.Seed, opts.OutDir = m, tk, j.Backend, j.Seed, j.OutDir
 	texts := Texts(col.Docs)
 	start := time.Now()
-	res, trainErr := TrainSPLADE(j.AnswerKey, QueryTexts(col), texts, opts)
+	res, trainErr := TrainSPLADE(j.AnswerKey, TrainingQueries(col), texts, opts)
 	var sparsity *SparsityError
 	if trainErr != nil && !(errors.As(trainErr, &sparsity) && opts.Guard.Off) {
 		return nil, nil, nil, nil, trainErr
