@@ -219,6 +219,9 @@ func (r *Runner) stage(name string, out any, fn func() error) error {
 		if err := json.Unmarshal(rec.Result, out); err != nil {
 			return fmt.Errorf("stage %s: %s: %w (delete it to redo the stage)", name, path, err)
 		}
+		if !r.done[name] {
+			r.earlierSeconds += rec.Seconds
+		}
 		r.seconds[name], r.done[name] = rec.Seconds, true
 		if !quietly {
 			fmt.Fprintf(r.cfg.Log, "%s %s: done in an earlier run (%s)\n", r.number(name), name, path)

@@ -26,9 +26,11 @@ type Runner struct {
 	set     *negatives.TrainingSet
 	seconds map[string]float64
 	done    map[string]bool
-	key     []datasets.ScoredPair
-	keyMeta *datasets.AnswerKeyMeta
-	tk      tokenizer.Tokenizer
+	// earlierSeconds sums the recorded times of the stages finished by earlier processes.
+	earlierSeconds float64
+	key            []datasets.ScoredPair
+	keyMeta        *datasets.AnswerKeyMeta
+	tk             tokenizer.Tokenizer
 }
 
 // Stage names, which are also the names of the stage records in OutDir/stages/.
@@ -106,7 +108,8 @@ func Run(cfg Config) (*report.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep.Timings.TotalSeconds = time.Since(start).Seconds()
+	// A resumed run counts the stages that earlier processes finished at the time they took.
+	rep.Timings.TotalSeconds = time.Since(start).Seconds() + r.earlierSeconds
 	if err := report.Write(r.cfg.OutDir, rep); err != nil {
 		return nil, err
 	}

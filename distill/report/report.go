@@ -77,7 +77,8 @@ type SweepPoint struct {
 }
 
 // Timings are the wall times and throughputs of a run. Stage times are those of the process that
-// ran the stage (a stage done in an earlier run keeps its time).
+// ran the stage (a stage done in an earlier run keeps its time), and TotalSeconds of a resumed run
+// adds the recorded times of the stages earlier processes finished to this process's wall time.
 type Timings struct {
 	TotalSeconds           float64            `json:"total_s"`
 	TeacherTrainSeconds    float64            `json:"teacher_train_s"`
