@@ -550,8 +550,3 @@ func (r *Runner) exampleTerms(st *SpladeStage, enc *distill.SpladeEncoder, maxLe
 	st.ExampleTerms = distill.TopTerms(vecs[0], enc.Tokenizer, 20)
 	return nil
 }
-
-// logf writes a line to the run's log.
-func (r *Runner) logf(format string, args ...any) {
-	fmt.Fprintf(r.cfg.Log, format+"\n", args...)
-}
