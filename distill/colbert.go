@@ -1405,26 +1405,7 @@ func colbertWriteRun(path string, run eval.Run, tag string, depth int) error {
 
 // tokenizer picks the job's tokenizer (see ColBERTJob.Tokenizer).
 func (j *ColBERTJob) tokenizer() (tokenizer.Tokenizer, error) {
-	switch {
-	case j.Tokenizer != nil:
-		return j.Tokenizer, nil
-	case j.Init != "":
-		return models.LoadHFTokenizer(j.Init)
-	case j.Vocab <= 0:
-		return tokenizer.Default(), nil
-	}
-	dir := filepath.Join(j.OutDir, "tokenizer")
-	if _, err := os.Stat(filepath.Join(dir, tokenizer.TokenizerJSONFileName)); err == nil {
-		return tokenizer.LoadFile(dir)
-	}
-	tk, err := tokenizer.Train(slices.Values(CorpusTexts(j.Collection)), j.Vocab, tokenizer.TrainOptions{})
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	return tk, tk.Save(dir)
+	return jobTokenizer(j.Tokenizer, j.Init, j.Vocab, j.OutDir, j.Collection)
 }
 
 // model creates or imports the student.

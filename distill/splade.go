@@ -692,26 +692,7 @@ func (j *SpladeJob) Run() (*models.Model, tokenizer.Tokenizer, *SparseIndex, *Sp
 
 // tokenizer picks the job's tokenizer (see SpladeJob.Tokenizer).
 func (j *SpladeJob) tokenizer() (tokenizer.Tokenizer, error) {
-	switch {
-	case j.Tokenizer != nil:
-		return j.Tokenizer, nil
-	case j.Init != "":
-		return models.LoadHFTokenizer(j.Init)
-	case j.Vocab <= 0:
-		return tokenizer.Default(), nil
-	}
-	dir := filepath.Join(j.OutDir, "tokenizer")
-	if _, err := os.Stat(filepath.Join(dir, tokenizer.TokenizerJSONFileName)); err == nil {
-		return tokenizer.LoadFile(dir)
-	}
-	tk, err := tokenizer.Train(slices.Values(CorpusTexts(j.Collection)), j.Vocab, tokenizer.TrainOptions{})
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	return tk, tk.Save(dir)
+	return jobTokenizer(j.Tokenizer, j.Init, j.Vocab, j.OutDir, j.Collection)
 }
 
 // mlmWarmup pre-trains a copy of the fresh student m with masked-language modelling on the corpus

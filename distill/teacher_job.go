@@ -139,17 +139,26 @@ func (j *TeacherJob) Run() (*models.Model, tokenizer.Tokenizer, *TeacherReport, 
 // tokenizer picks the job's tokenizer: the initial checkpoint's, a vocabulary trained on the
 // corpus, or bert-base-uncased's. A trained vocabulary is saved in OutDir/tokenizer and reused.
 func (j *TeacherJob) tokenizer(set *negatives.TrainingSet) (tokenizer.Tokenizer, error) {
-	if j.Init != "" {
-		return models.LoadHFTokenizer(j.Init)
-	}
-	if j.Vocab <= 0 {
+	return jobTokenizer(nil, j.Init, j.Vocab, j.OutDir, j.Collection)
+}
+
+// jobTokenizer is the tokenizer choice every job shares: the given one; else the Init checkpoint's;
+// else, for vocab > 0, a WordPiece vocabulary of that size trained on the collection and kept in
+// outDir/tokenizer (reused when the job runs again); else bert-base-uncased's.
+func jobTokenizer(given tokenizer.Tokenizer, init string, vocab int, outDir string, col *datasets.Collection) (tokenizer.Tokenizer, error) {
+	switch {
+	case given != nil:
+		return given, nil
+	case init != "":
+		return models.LoadHFTokenizer(init)
+	case vocab <= 0:
 		return tokenizer.Default(), nil
 	}
-	dir := filepath.Join(j.OutDir, "tokenizer")
+	dir := filepath.Join(outDir, "tokenizer")
 	if _, err := os.Stat(filepath.Join(dir, tokenizer.TokenizerJSONFileName)); err == nil {
 		return tokenizer.LoadFile(dir)
 	}
-	tk, err := tokenizer.Train(slices.Values(CorpusTexts(j.Collection)), j.Vocab, tokenizer.TrainOptions{})
+	tk, err := tokenizer.Train(slices.Values(CorpusTexts(col)), vocab, tokenizer.TrainOptions{})
 	if err != nil {
 		return nil, err
 	}
