@@ -176,6 +176,29 @@ func KDPairs(path string, queries, texts map[string]string) PairSource {
 	}
 }
 
+// KeyPairs streams the pairs of an answer key, in its order, for another teacher to score: e.g. a
+// larger student re-annotating its teacher's pairs for self-distillation. The key's scores are
+// ignored; each query's rows must be together (as Annotate writes them). An id without a text is an
+// error naming the row.
+func KeyPairs(key []datasets.ScoredPair, queries, texts map[string]string) PairSource {
+	return func(fn func(Pair) error) error {
+		for i, p := range key {
+			q, ok := queries[p.QueryID]
+			if !ok {
+				return fmt.Errorf("answer key row %d: query %q has no text in the collection", i+1, p.QueryID)
+			}
+			t, ok := texts[p.DocID]
+			if !ok {
+				return fmt.Errorf("answer key row %d: query %q: passage %q has no text in the collection", i+1, p.QueryID, p.DocID)
+			}
+			if err := fn(Pair{QueryID: p.QueryID, DocID: p.DocID, Query: q, Passage: t, Origin: fmt.Sprintf("answer key row %d", i+1)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
 // CandidatePairs reads a candidates file: one "qid<TAB>pid" a line (or two words separated by spaces;
 // blank lines ignored), or the lines
 // of a TREC run ("qid Q0 pid rank score tag", whose ranks and scores are ignored), each query's lines

@@ -59,6 +59,24 @@ const (
 	// LossHardLabels is the ablation without a teacher: the same tuples, trained with the judged
 	// positive as the only label (HardLossLCE or HardLossHinge).
 	LossHardLabels = "hard-labels"
+	// LossKL is listwise distillation: KL divergence from the teacher's softmax over each tuple's
+	// passages to the student's (losses.KLDivergence; ColBERTv2, PyLate). Best with PairingNWay.
+	LossKL = "kl"
+	// LossKLMarginMSE is the weighted sum of LossKL and Margin-MSE over the tuple
+	// (losses.KLPlusMarginMSE; SPLADE-v3's mix).
+	LossKLMarginMSE = "kl+margin-mse"
+	// LossFixedMargin needs no teacher: every positive–negative margin of the student is regressed on
+	// a fixed target (losses.FixedMarginMSE), on the same tuples.
+	LossFixedMargin = "fixed-margin"
+)
+
+// Schedules of the multi-task weights (ColBERTOptions.AuxSchedule).
+const (
+	// ScheduleConstant keeps the auxiliary weights fixed.
+	ScheduleConstant = "constant"
+	// ScheduleLinearDecay decays them linearly from their value at step 0 to 0 at the last step: the
+	// auxiliary tasks shape the encoder early and leave the end of training to distillation.
+	ScheduleLinearDecay = "linear-decay"
 )
 
 // Hard-label losses of the LossHardLabels ablation.
@@ -110,6 +128,35 @@ type ColBERTOptions struct {
 	HardLoss string
 	// HingeMargin is the margin of HardLossHinge [1].
 	HingeMargin float64
+	// Temperature divides the scores of LossKL and of LossKLMarginMSE's KL term [1].
+	Temperature float64
+	// KLWeight and MarginMSEWeight weigh the two terms of LossKLMarginMSE [1 and 1].
+	KLWeight, MarginMSEWeight float64
+	// FixedMargin is the target margin of LossFixedMargin [losses.DefaultFixedMargin].
+	FixedMargin float64
+	// Teacher, when set, scores every training tuple inside the training loop (online distillation):
+	// the answer key then only supplies the candidates; its scores are not trained on (the held-out
+	// probe still compares the student with them).
+	Teacher Scorer
+	// RefreshEvery, with Teacher, replaces the training queries' negatives every so many steps by
+	// the passages the student itself ranks highest among all texts (a self-refreshing hard-negative
+	// pool, as ANCE's); 0: never. Refreshed pools are saved in OutDir/refresh/ for resumed runs.
+	RefreshEvery int
+	// RefreshDepth is how many of the student's top passages (judged positives excluded) become a
+	// query's negatives at a refresh [10].
+	RefreshDepth int
+	// MLMWeight adds the masked-language-model loss on each tuple's first passage with this weight
+	// (multi-task; a decoder tied to the word embeddings, models.TiedMLMLogits, so the student's
+	// checkpoint is unchanged); 0: off.
+	MLMWeight float64
+	// InBatchWeight adds the in-batch contrastive loss (losses.InBatchScores: each query against
+	// every passage of the step, its own positive the target) with this weight; 0: off.
+	InBatchWeight float64
+	// InBatchTemperature is the temperature of the in-batch loss [1].
+	InBatchTemperature float64
+	// AuxSchedule scales MLMWeight and InBatchWeight along training: ScheduleConstant [default] or
+	// ScheduleLinearDecay.
+	AuxSchedule string
 	// QueryLen is the query length with [MASK] augmentation [tokenizer.QueryMaxLen = 32].
 	QueryLen int
 	// DocLen is the passage length limit [tokenizer.DocMaxLen = 180].
@@ -177,17 +224,50 @@ func (o ColBERTOptions) withDefaults() (ColBERTOptions, error) {
 	if o.HardLoss == "" {
 		o.HardLoss = HardLossLCE
 	}
+	switch o.Loss {
+	case LossMarginMSE, LossHardLabels, LossKL, LossKLMarginMSE, LossFixedMargin:
+	default:
+		return o, fmt.Errorf("colbert: unknown loss %q (want %q, %q, %q, %q or %q)", o.Loss,
+			LossMarginMSE, LossKL, LossKLMarginMSE, LossFixedMargin, LossHardLabels)
+	}
 	switch {
-	case o.Loss != LossMarginMSE && o.Loss != LossHardLabels:
-		return o, fmt.Errorf("colbert: unknown loss %q (want %q or %q)", o.Loss, LossMarginMSE, LossHardLabels)
 	case o.HardLoss != HardLossLCE && o.HardLoss != HardLossHinge:
 		return o, fmt.Errorf("colbert: unknown hard-label loss %q (want %q or %q)", o.HardLoss, HardLossLCE, HardLossHinge)
-	case o.Loss == LossHardLabels && o.Pairing == PairingRandomPairs:
+	case (o.Loss == LossHardLabels || o.Loss == LossFixedMargin) && o.Pairing == PairingRandomPairs:
 		return o, fmt.Errorf("colbert: loss %q needs a judged positive in every tuple: use pairing %q or %q, not %q",
-			LossHardLabels, PairingPositiveVsNegative, PairingNWay, PairingRandomPairs)
+			o.Loss, PairingPositiveVsNegative, PairingNWay, PairingRandomPairs)
+	case o.InBatchWeight > 0 && o.Pairing == PairingRandomPairs:
+		return o, fmt.Errorf("colbert: the in-batch loss needs a judged positive first in every tuple: use pairing %q or %q, not %q",
+			PairingPositiveVsNegative, PairingNWay, PairingRandomPairs)
+	case o.RefreshEvery > 0 && o.Teacher == nil:
+		return o, errors.New("colbert: refreshing negatives (RefreshEvery) needs an online teacher to score them (Teacher)")
+	case o.RefreshEvery < 0 || o.MLMWeight < 0 || o.InBatchWeight < 0 || math.IsNaN(o.MLMWeight) || math.IsNaN(o.InBatchWeight):
+		return o, fmt.Errorf("colbert: RefreshEvery (%d), MLMWeight (%g) and InBatchWeight (%g) must not be negative", o.RefreshEvery, o.MLMWeight, o.InBatchWeight)
 	}
 	if o.HingeMargin <= 0 {
 		o.HingeMargin = 1
+	}
+	for _, t := range []*float64{&o.Temperature, &o.InBatchTemperature} {
+		if *t == 0 {
+			*t = 1
+		}
+		if !(*t > 0) || math.IsInf(*t, 0) {
+			return o, fmt.Errorf("colbert: temperatures must be positive and finite, got %g", *t)
+		}
+	}
+	if o.KLWeight == 0 && o.MarginMSEWeight == 0 {
+		o.KLWeight, o.MarginMSEWeight = 1, 1
+	}
+	if o.FixedMargin == 0 {
+		o.FixedMargin = losses.DefaultFixedMargin
+	}
+	o.RefreshDepth = defaultInt(o.RefreshDepth, 10)
+	switch o.AuxSchedule {
+	case "":
+		o.AuxSchedule = ScheduleConstant
+	case ScheduleConstant, ScheduleLinearDecay:
+	default:
+		return o, fmt.Errorf("colbert: unknown schedule %q (want %q or %q)", o.AuxSchedule, ScheduleConstant, ScheduleLinearDecay)
 	}
 	o.QueryLen = defaultInt(o.QueryLen, tokenizer.QueryMaxLen)
 	o.DocLen = defaultInt(o.DocLen, tokenizer.DocMaxLen)
@@ -283,7 +363,17 @@ func TrainColBERT(key []datasets.ScoredPair, positives datasets.Qrels, queries, 
 	}
 	b, m := opts.QueriesPerBatch, 1+opts.Negatives
 	tk := opts.Tokenizer
+	var refresh *colbertRefresher
+	if opts.RefreshEvery > 0 {
+		refresh = newColbertRefresher(opts, sampler, enc, positives, texts)
+	}
+	mlmRng := func(step int) *rand.Rand { return rand.New(rand.NewPCG(uint64(opts.Seed)^0x6d756c7469, uint64(step))) } // "multi"
 	batches := func(step int) ([]any, error) {
+		if refresh != nil {
+			if err := refresh.at(step); err != nil {
+				return nil, err
+			}
+		}
 		exs := sampler.examples(step)
 		qs := make([]string, 0, b)
 		ps := make([]string, 0, b*m)
@@ -295,6 +385,11 @@ func TrainColBERT(key []datasets.ScoredPair, positives datasets.Qrels, queries, 
 				teacher = append(teacher, float32(ex.scores[i]))
 			}
 		}
+		if opts.Teacher != nil {
+			if err := colbertOnlineScores(opts.Teacher, exs, ps, teacher); err != nil {
+				return nil, err
+			}
+		}
 		qin, err := models.ColBERTQueryInputs(tk, qs, opts.QueryLen, opts.AttendExpansion)
 		if err != nil {
 			return nil, err
@@ -303,35 +398,62 @@ func TrainColBERT(key []datasets.ScoredPair, positives datasets.Qrels, queries, 
 		if err != nil {
 			return nil, err
 		}
-		return []any{qin.IDs, qin.Mask, din.IDs, din.Mask, din.ScoreMask, tensors.FromFlatDataAndDimensions(teacher, b, m)}, nil
+		in := []any{qin.IDs, qin.Mask, din.IDs, din.Mask, din.ScoreMask, tensors.FromFlatDataAndDimensions(teacher, b, m)}
+		if opts.MLMWeight > 0 {
+			mlm, err := colbertMLMInputs(mlmRng(step), tk, ps, m, opts.DocLen)
+			if err != nil {
+				return nil, err
+			}
+			in = append(in, mlm...)
+		}
+		return in, nil
 	}
 	cfg, dim := opts.Model.Config, opts.Model.ColBERTDim
-	lossFn := func(ctx *context.Context, _ *Node, in []*Node) (*Node, []*Node) {
-		scores := colbertTupleScores(ctx, cfg, dim, b, m, in)
-		t := ConvertDType(in[5], scores.DType())
-		var l *Node
-		switch {
-		case opts.Loss == LossMarginMSE && m == 2:
-			g := scores.Graph()
-			col := func(x *Node, i int) *Node { return Einsum("bm,m->b", x, oneHot(g, m, i, x.DType())) }
-			l = losses.MarginMSE(col(scores, 0), col(scores, 1), col(t, 0), col(t, 1))
-		case opts.Loss == LossMarginMSE:
-			l = losses.MarginMSEMulti(scores, t)
-		case opts.HardLoss == HardLossHinge:
-			pos, negs := colbertFirstAndRest(scores)
-			l = losses.PairwiseHinge(pos, negs, opts.HingeMargin)
-		default:
-			l = losses.LocalizedContrastive(scores)
+	partNames := []string{"student_margin", "margin_mse"}
+	if opts.MLMWeight > 0 || opts.InBatchWeight > 0 {
+		partNames = append(partNames, "task_distill")
+		if opts.MLMWeight > 0 {
+			partNames = append(partNames, "task_mlm", "mlm_accuracy")
 		}
+		if opts.InBatchWeight > 0 {
+			partNames = append(partNames, "task_inbatch")
+		}
+	}
+	lossFn := func(ctx *context.Context, step *Node, in []*Node) (*Node, []*Node) {
+		q, d := colbertBatchEmbeddings(ctx, cfg, dim, in)
+		scores := colbertTupleScores(q, d, in[4], b, m)
+		t := ConvertDType(in[5], scores.DType())
+		l := colbertDistillLoss(opts, scores, t)
 		pos, negs := colbertFirstAndRest(scores)
-		return l, []*Node{ReduceAllMean(Sub(pos, negs)), losses.MarginMSEMulti(scores, t)}
+		parts := []*Node{ReduceAllMean(Sub(pos, negs)), losses.MarginMSEMulti(scores, t)}
+		if opts.MLMWeight == 0 && opts.InBatchWeight == 0 {
+			return l, parts
+		}
+		parts = append(parts, l)
+		aux := ScalarOne(scores.Graph(), scores.DType())
+		if opts.AuxSchedule == ScheduleLinearDecay {
+			done := DivScalar(ConvertDType(step, scores.DType()), float64(max(opts.Steps, 1)))
+			aux = Max(OneMinus(done), ScalarZero(scores.Graph(), scores.DType()))
+		}
+		if opts.MLMWeight > 0 {
+			hidden := models.BertEncoder(ctx.In("bert"), cfg, in[6], nil, in[7])
+			mlm, acc := maskedLMLoss(models.TiedMLMLogits(ctx, cfg, hidden), in[8], in[9])
+			l = Add(l, Mul(MulScalar(aux, opts.MLMWeight), mlm))
+			parts = append(parts, mlm, acc)
+		}
+		if opts.InBatchWeight > 0 {
+			ib := losses.InBatchScores(colbertInBatchScores(q, d, in[4], b, m), m, opts.InBatchTemperature)
+			l = Add(l, Mul(MulScalar(aux, opts.InBatchWeight), ib))
+			parts = append(parts, ib)
+		}
+		return l, parts
 	}
 	tr := &train.Trainer{
 		Model: opts.Model, Backend: opts.Backend, Loss: lossFn, Batches: batches, OnLog: opts.OnLog,
 		Config: train.Config{
 			Name: "colbert", Steps: opts.Steps, Optimizer: opt, OutDir: opts.OutDir,
 			CheckpointEvery: opts.CheckpointEvery, EvalEvery: evalEvery,
-			PartNames: []string{"student_margin", "margin_mse"}, Quiet: opts.Quiet,
+			PartNames: partNames, Quiet: opts.Quiet,
 		},
 	}
 	if evalEvery > 0 {
@@ -402,14 +524,54 @@ func colbertInitialEval(opts ColBERTOptions, evalFn func(int) (map[string]float6
 	return &rec, f.Close()
 }
 
-// colbertTupleScores builds the student's MaxSim scores [b, m] of a batch: inputs are the query ids
-// and mask [b, Lq], the passage ids, attention mask and score mask [b·m, Ld] (tuple by tuple).
-func colbertTupleScores(ctx *context.Context, cfg *models.Config, dim, b, m int, in []*Node) *Node {
-	q := models.ColBERTEmbeddings(ctx, cfg, dim, in[0], in[1]) // [b, Lq, dim]
-	d := models.ColBERTEmbeddings(ctx, cfg, dim, in[2], in[3]) // [b·m, Ld, dim]
-	ld := d.Shape().Dimensions[1]
-	d = Reshape(d, b, m, ld, dim)
-	return models.MaxSim(q, d, Reshape(in[4], b, m, ld)) // [b, m]
+// colbertBatchEmbeddings encodes a batch: inputs are the query ids and mask [b, Lq] and the passage
+// ids and attention mask [b·m, Ld] (tuple by tuple); it returns the query embeddings [b, Lq, dim] and
+// the passage embeddings [b·m, Ld, dim].
+func colbertBatchEmbeddings(ctx *context.Context, cfg *models.Config, dim int, in []*Node) (q, d *Node) {
+	return models.ColBERTEmbeddings(ctx, cfg, dim, in[0], in[1]), models.ColBERTEmbeddings(ctx, cfg, dim, in[2], in[3])
+}
+
+// colbertTupleScores is the MaxSim score [b, m] of each query against its own tuple's m passages
+// (scoreMask [b·m, Ld]).
+func colbertTupleScores(q, d, scoreMask *Node, b, m int) *Node {
+	dims := d.Shape().Dimensions
+	ld, dim := dims[1], dims[2]
+	return models.MaxSim(q, Reshape(d, b, m, ld, dim), Reshape(scoreMask, b, m, ld)) // [b, m]
+}
+
+// colbertInBatchScores is the MaxSim score [b, b·m] of each query against every passage of the batch.
+func colbertInBatchScores(q, d, scoreMask *Node, b, m int) *Node {
+	dims := d.Shape().Dimensions
+	n, ld, dim := dims[0], dims[1], dims[2]
+	all := BroadcastToDims(InsertAxes(d, 0), b, n, ld, dim)
+	mask := BroadcastToDims(InsertAxes(scoreMask, 0), b, n, ld)
+	return models.MaxSim(q, all, mask)
+}
+
+// colbertDistillLoss is the loss of opts.Loss on the student's scores [b, m] and the teacher's.
+func colbertDistillLoss(opts ColBERTOptions, scores, t *Node) *Node {
+	m := scores.Shape().Dimensions[1]
+	switch opts.Loss {
+	case LossMarginMSE:
+		if m == 2 {
+			g := scores.Graph()
+			col := func(x *Node, i int) *Node { return Einsum("bm,m->b", x, oneHot(g, m, i, x.DType())) }
+			return losses.MarginMSE(col(scores, 0), col(scores, 1), col(t, 0), col(t, 1))
+		}
+		return losses.MarginMSEMulti(scores, t)
+	case LossKL:
+		return losses.KLDivergence(scores, t, opts.Temperature)
+	case LossKLMarginMSE:
+		return losses.KLPlusMarginMSE(scores, t, opts.Temperature, opts.KLWeight, opts.MarginMSEWeight)
+	case LossFixedMargin:
+		pos, negs := colbertFirstAndRest(scores)
+		return losses.FixedMarginMSE(pos, negs, opts.FixedMargin)
+	}
+	if opts.HardLoss == HardLossHinge {
+		pos, negs := colbertFirstAndRest(scores)
+		return losses.PairwiseHinge(pos, negs, opts.HingeMargin)
+	}
+	return losses.LocalizedContrastive(scores)
 }
 
 // colbertFirstAndRest splits scores [b, m] into column 0 broadcast to [b, m−1] and columns 1… [b, m−1],
@@ -1210,6 +1372,13 @@ type ColBERTJob struct {
 	Vocab int
 	// Train configures the training; Model, Tokenizer, Backend, Seed and OutDir are filled in.
 	Train ColBERTOptions
+	// Recipe is one of Recipes [RecipeOffline]; it sets Train's loss options (ApplyRecipe).
+	Recipe string
+	// Teacher is RecipeOnline's teacher, run on every training batch (e.g. a CrossEncoder).
+	Teacher Scorer
+	// SelfTeacherConfig is RecipeSelf's larger student [the student's configuration with twice the
+	// layers].
+	SelfTeacherConfig *models.Config
 	// RerankDepth is the number of BM25 candidates reranked [100].
 	RerankDepth int
 	// Depth is the number of documents per query in the runs [1000].
@@ -1230,6 +1399,7 @@ type ColBERTReport struct {
 	Teacher        string             `json:"teacher,omitempty"`
 	KeyPairs       int                `json:"key_pairs"`
 	DroppedPairs   int                `json:"key_pairs_dropped_eval_queries"`
+	Recipe         string             `json:"recipe,omitempty"`
 	Pairing        string             `json:"pairing"`
 	Loss           string             `json:"loss"`
 	Negatives      int                `json:"negatives"`
@@ -1248,6 +1418,14 @@ type ColBERTReport struct {
 	EncodeSecs     float64            `json:"encode_s"`
 	SearchSecs     float64            `json:"search_s,omitempty"`
 	RerankSecs     float64            `json:"rerank_s"`
+	// OnlinePairs and OnlineSecs are what RecipeOnline's teacher scored during training, and the
+	// time it took (this process's share of a resumed run).
+	OnlinePairs int64   `json:"online_teacher_pairs,omitempty"`
+	OnlineSecs  float64 `json:"online_teacher_s,omitempty"`
+	// SelfTeacher is the report of RecipeSelf's larger student; SelfSecs the time its training,
+	// indexing, evaluation and re-annotation of the key took (this process's share).
+	SelfTeacher *ColBERTReport `json:"self_teacher,omitempty"`
+	SelfSecs    float64        `json:"self_teacher_s,omitempty"`
 }
 
 // Run executes the job and returns the trained student (as an encoder) and the report.
@@ -1284,6 +1462,26 @@ func (j *ColBERTJob) Run() (*ColBERTEncoder, *ColBERTReport, error) {
 		return nil, nil, err
 	}
 	opts := j.Train
+	if err := ApplyRecipe(j.Recipe, &opts); err != nil {
+		return nil, nil, err
+	}
+	var online *countingScorer
+	switch {
+	case j.Recipe == RecipeOnline && j.Teacher == nil:
+		return nil, nil, errors.New("colbert job: recipe online needs a teacher to run in the loop (a cross-encoder: --teacher DIR)")
+	case j.Recipe == RecipeOnline:
+		online = &countingScorer{Scorer: j.Teacher}
+		opts.Teacher = online
+	}
+	var selfRep *ColBERTReport
+	var selfSecs float64
+	if j.Recipe == RecipeSelf {
+		start := time.Now()
+		if key, selfRep, err = j.selfTeacher(key, tk, m.Config); err != nil {
+			return nil, nil, err
+		}
+		selfSecs = time.Since(start).Seconds()
+	}
 	opts.Model, opts.Tokenizer, opts.Backend, opts.Seed, opts.OutDir = m, tk, j.Backend, j.Seed, j.OutDir
 	opts, err = opts.withDefaults()
 	if err != nil {
@@ -1297,11 +1495,17 @@ func (j *ColBERTJob) Run() (*ColBERTEncoder, *ColBERTReport, error) {
 	}
 	rep := &ColBERTReport{
 		Dataset: col.Name, Queries: len(col.Queries), Docs: len(col.Docs), KeyPairs: len(key), DroppedPairs: len(j.Key) - len(key),
-		Pairing: opts.Pairing, Loss: opts.Loss, Negatives: opts.Negatives, Steps: res.Steps,
-		TrainSecs: time.Since(start).Seconds(), FinalLoss: res.FinalLoss,
+		Recipe: cmp.Or(j.Recipe, RecipeOffline), Pairing: opts.Pairing, Loss: opts.Loss, Negatives: opts.Negatives, Steps: res.Steps,
+		TrainSecs: time.Since(start).Seconds(), FinalLoss: res.FinalLoss, SelfTeacher: selfRep, SelfSecs: selfSecs,
+	}
+	if online != nil {
+		rep.OnlinePairs, rep.OnlineSecs = online.pairs, online.seconds
 	}
 	if j.KeyMeta != nil {
 		rep.Teacher = j.KeyMeta.Teacher
+	}
+	if selfRep != nil {
+		rep.Teacher = fmt.Sprintf("larger ColBERT student (self-distillation, %s)", filepath.Join(j.OutDir, "self_teacher"))
 	}
 	if recs, err := train.ReadLog(filepath.Join(j.OutDir, "metrics.jsonl")); err == nil {
 		for _, r := range recs {

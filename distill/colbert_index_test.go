@@ -227,7 +227,8 @@ func TestColBERTEncodeDocs(t *testing.T) {
 	}
 	m := f.enc.Model
 	exec, err := context.NewExec(f.enc.Backend, m.Ctx, func(ctx *context.Context, in []*Node) *Node {
-		return colbertTupleScores(ctx.In(models.ModelScope), m.Config, m.ColBERTDim, len(queries), 4, in)
+		q, d := colbertBatchEmbeddings(ctx.In(models.ModelScope), m.Config, m.ColBERTDim, in)
+		return colbertTupleScores(q, d, in[4], len(queries), 4)
 	})
 	if err != nil {
 		t.Fatal(err)

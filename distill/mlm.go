@@ -79,25 +79,7 @@ func MLMWarmup(pairs [][2]string, opts MLMOptions) (*train.Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		ids := make([]int32, len(batch.IDs))
-		copy(ids, batch.IDs)
-		labels := make([]int32, len(ids))
-		weights := make([]float32, len(ids))
-		for i, id := range batch.IDs {
-			if batch.Mask[i] == 0 || int(id) == sp.CLS || int(id) == sp.SEP || int(id) == sp.Pad {
-				continue
-			}
-			if rng.Float64() >= maskProb {
-				continue
-			}
-			labels[i], weights[i] = id, 1
-			switch r := rng.Float64(); {
-			case r < 0.8:
-				ids[i] = int32(sp.Mask)
-			case r < 0.9:
-				ids[i] = int32(rng.IntN(vocab))
-			}
-		}
+		ids, labels, weights := maskTokens(rng, batch.IDs, batch.Mask, sp, vocab, maskProb)
 		shape := []int{batch.Size, batch.Len}
 		return []any{
 			tensors.FromFlatDataAndDimensions(ids, shape...),
@@ -109,15 +91,7 @@ func MLMWarmup(pairs [][2]string, opts MLMOptions) (*train.Result, error) {
 	}
 	loss := func(ctx *context.Context, _ *Node, in []*Node) (*Node, []*Node) {
 		hidden := models.BertEncoder(ctx.In("bert"), cfg, in[0], in[1], in[2])
-		logits := models.MLMLogits(ctx, cfg, hidden) // [B, L, V]
-		logProbs := LogSoftmax(logits, -1)
-		target := OneHot(in[3], cfg.VocabSize, logits.DType()) // [B, L, V]
-		nll := Neg(ReduceSum(Mul(logProbs, target), -1))       // [B, L]
-		w := ConvertDType(in[4], nll.DType())
-		count := Max(ReduceAllSum(w), ScalarOne(nll.Graph(), nll.DType()))
-		l := Div(ReduceAllSum(Mul(nll, w)), count)
-		correct := ConvertDType(Equal(ArgMax(logits, -1, in[3].DType()), in[3]), w.DType())
-		acc := Div(ReduceAllSum(Mul(correct, w)), count)
+		l, acc := maskedLMLoss(models.MLMLogits(ctx, cfg, hidden), in[3], in[4])
 		return l, []*Node{acc}
 	}
 	tr := &train.Trainer{
@@ -126,6 +100,48 @@ func MLMWarmup(pairs [][2]string, opts MLMOptions) (*train.Result, error) {
 			CheckpointEvery: 100, PartNames: []string{"accuracy"}, Quiet: opts.Quiet},
 	}
 	return tr.Run()
+}
+
+// maskTokens chooses BERT's masked-language-model targets in a batch of token ids (mask: 1 on real
+// tokens): each real token other than [CLS], [SEP] and padding is chosen with probability prob; a
+// chosen token becomes [MASK] 80% of the time, a random token 10%, and stays 10%. It returns the
+// corrupted ids, the labels (the original ids at the chosen positions) and their weights (1 there,
+// 0 elsewhere).
+func maskTokens(rng *rand.Rand, batchIDs, mask []int32, sp tokenizer.Specials, vocab int, prob float64) (ids, labels []int32, weights []float32) {
+	ids = make([]int32, len(batchIDs))
+	copy(ids, batchIDs)
+	labels = make([]int32, len(ids))
+	weights = make([]float32, len(ids))
+	for i, id := range batchIDs {
+		if mask[i] == 0 || int(id) == sp.CLS || int(id) == sp.SEP || int(id) == sp.Pad {
+			continue
+		}
+		if rng.Float64() >= prob {
+			continue
+		}
+		labels[i], weights[i] = id, 1
+		switch r := rng.Float64(); {
+		case r < 0.8:
+			ids[i] = int32(sp.Mask)
+		case r < 0.9:
+			ids[i] = int32(rng.IntN(vocab))
+		}
+	}
+	return ids, labels, weights
+}
+
+// maskedLMLoss is the masked-language-model cross-entropy: logits [B, L, V] against labels [B, L],
+// averaged over the positions of weight 1 (weights [B, L]); also the accuracy of those predictions.
+func maskedLMLoss(logits, labels, weights *Node) (loss, accuracy *Node) {
+	vocab := logits.Shape().Dimensions[2]
+	logProbs := LogSoftmax(logits, -1)
+	target := OneHot(labels, vocab, logits.DType())  // [B, L, V]
+	nll := Neg(ReduceSum(Mul(logProbs, target), -1)) // [B, L]
+	w := ConvertDType(weights, nll.DType())
+	count := Max(ReduceAllSum(w), ScalarOne(nll.Graph(), nll.DType()))
+	loss = Div(ReduceAllSum(Mul(nll, w)), count)
+	correct := ConvertDType(Equal(ArgMax(logits, -1, labels.DType()), labels), w.DType())
+	return loss, Div(ReduceAllSum(Mul(correct, w)), count)
 }
 
 // CopyEncoder copies the BERT encoder's parameters (every `bert.` parameter both models have, with

@@ -45,6 +45,8 @@ func gradCases() []gradCase {
 			dims: [][]int{{2, 4}, {2, 4}}, lo: []float64{0, 0}, hi: []float64{2, 2}, constant: []bool{false, true}},
 		{name: "KLPlusMarginMSE", fn: func(xs []*Node) *Node { return losses.KLPlusMarginMSE(xs[0], xs[1], 2, 0.6, 0.4) },
 			dims: [][]int{{2, 4}, {2, 4}}, lo: []float64{0, 0}, hi: []float64{2, 2}, constant: []bool{false, true}},
+		{name: "InBatchScores", fn: func(xs []*Node) *Node { return losses.InBatchScores(xs[0], 2, 0.5) },
+			dims: [][]int{{2, 4}}, lo: []float64{-1}, hi: []float64{1}},
 		{name: "FixedMarginMSE", fn: func(xs []*Node) *Node { return losses.FixedMarginMSE(xs[0], xs[1], 1) },
 			dims: pair(3), lo: []float64{0, 0}, hi: []float64{2, 2}},
 		{name: "PairwiseHinge", fn: func(xs []*Node) *Node { return losses.PairwiseHinge(xs[0], xs[1], 1) },

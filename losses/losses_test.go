@@ -194,6 +194,22 @@ func handCases() []handCase {
 			},
 			want: (ln(2) + math.Log1p(math.Exp(-2))) / 2,
 		},
+		{
+			// B = 2 queries, g = 2 passages each (positive, negative): S = [[2, 0, 1, 0], [0, 1, 1, 0]].
+			// Query 0's positive is column 0: ln(e² + 1 + e + 1) − 2 = 0.495718.
+			// Query 1's positive is column 2: ln(1 + e + e + 1) − 1 = 0.700630. Mean = 0.598174.
+			name:   "InBatchScores",
+			fn:     func(xs []*Node) *Node { return losses.InBatchScores(xs[0], 2, 1) },
+			inputs: []any{[][]float64{{2, 0, 1, 0}, {0, 1, 1, 0}}},
+			want:   (ln(math.E*math.E+math.E+2) - 2 + ln(2*math.E+2) - 1) / 2,
+		},
+		{
+			// g = 1 and S = q·dᵀ of the InfoNCE case above give InfoNCE's value; τ = 0.5 doubles S.
+			name:   "InBatchScores/temperature",
+			fn:     func(xs []*Node) *Node { return losses.InBatchScores(xs[0], 1, 0.5) },
+			inputs: []any{[][]float64{{1, 1}, {0, 1}}},
+			want:   (ln(2) + math.Log1p(math.Exp(-2))) / 2,
+		},
 	}
 }
 

@@ -118,6 +118,15 @@ func MLMLogits(ctx *context.Context, cfg *Config, hidden *Node) *Node {
 	return Add(logits, ExpandLeftToRank(biasVar(pred, cfg, "bias", cfg.VocabSize).ValueGraph(g), 3))
 }
 
+// TiedMLMLogits predicts tokens from BERT's token states with the word-embedding table alone,
+// logits = h · Eᵀ, adding no parameter: the masked-language-model head of multi-task students whose
+// checkpoints have no `cls` head (ColBERT). ctx is the model's root scope (holding "bert"); hidden is
+// [B, L, H]; the result is [B, L, V].
+func TiedMLMLogits(ctx *context.Context, cfg *Config, hidden *Node) *Node {
+	word := weightVar(ctx.In("bert").In("embeddings").In("word_embeddings").Reuse(), cfg, "weight", cfg.VocabSize, cfg.HiddenSize)
+	return DotGeneral(hidden, []int{2}, nil, word.ValueGraph(hidden.Graph()), []int{1}, nil)
+}
+
 // MeanPooled is the dense bi-encoder baseline (Sentence-BERT, Reimers & Gurevych 2019): the mean of
 // BERT's token states over non-padding tokens, [B, H]; the score of a pair is the dot product (or
 // cosine) of the two vectors.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,7 +25,7 @@ import (
 func init() {
 	register(&command{
 		name:    "train colbert",
-		summary: "distil the answer key into a ColBERT student (Margin-MSE, or the hard-label ablation); index; compare with BM25",
+		summary: "distil the answer key into a ColBERT student (Margin-MSE, a --recipe beyond it, or the hard-label ablation); index; compare with BM25",
 		run:     runTrainColBERT,
 	})
 	register(&command{
@@ -66,6 +67,16 @@ func runTrainColBERT(args []string) error {
 	fp16 := fs.Bool("fp16", false, "store the index's embeddings as float16 (half the size)")
 	seed := fs.Int64("seed", 42, "random seed (held-out split, data order, sampling, initialisation)")
 	quiet := fs.Bool("quiet", false, "no progress bars")
+	recipe := fs.String("recipe", distill.RecipeOffline, "how the student learns: "+strings.Join(distill.Recipes, ", ")+" (sets --loss; see below)")
+	teacherDir := fs.String("teacher", "", "--recipe online: the cross-encoder folder run on every batch")
+	teacherLen := fs.Int("teacher-max-len", 0, "--recipe online: the teacher's pair length limit (0: the key's recorded length limits, else 212)")
+	refresh := fs.Int("refresh-every", 0, "--recipe online: every so many steps, replace the negatives by the student's own top passages (0: never)")
+	refreshDepth := fs.Int("refresh-depth", 10, "--refresh-every: the student's top passages kept as negatives per query")
+	temperature := fs.Float64("temperature", 1, "--recipe kl: softmax temperature")
+	margin := fs.Float64("fixed-margin", 1, "--recipe fixed-margin: the target margin s(p+) − s(p−)")
+	mlmWeight := fs.Float64("mlm-weight", 0, "multi-task: weight of the masked-language-model loss (0 with --recipe multitask: 0.5)")
+	inBatch := fs.Float64("inbatch-weight", 0, "multi-task: weight of the in-batch contrastive loss (0 with --recipe multitask: 0.5)")
+	schedule := fs.String("schedule", "", "multi-task: constant or linear-decay weights (default: linear-decay with --recipe multitask)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: mimicry train colbert --data <spec> --answer-key FILE --out DIR [flags]\n\n"+
 			"Distils the teacher's answer key into a ColBERT student: each step draws (query, p1, p2) tuples — a judged\n"+
@@ -77,7 +88,12 @@ func runTrainColBERT(args []string) error {
 			"compares BM25, ColBERT reranking BM25's top --rerank-depth and exhaustive ColBERT on the evaluation queries.\n\n"+
 			"The tokenizer is the teacher's: --tokenizer DIR, else --init's, else the folder the key's .meta.json names\n"+
 			"as teacher (looked up as given, beside the key and one folder up; its tokenizer must match the recorded\n"+
-			"SHA-256), else --vocab N trains one.\n\nFlags:\n")
+			"SHA-256), else --vocab N trains one.\n\n"+
+			"Recipes beyond the static answer key (--recipe): kl (listwise KL over 1 positive + --negatives, ColBERTv2),\n"+
+			"fixed-margin (no teacher: margins regressed on --fixed-margin), online (the --teacher cross-encoder scores\n"+
+			"every batch; --refresh-every adds negatives the student retrieves itself), self (a student with twice the\n"+
+			"layers learns the key first and re-annotates it for this one, in DIR/self_teacher), multitask (Margin-MSE\n"+
+			"+ masked-language modelling + in-batch contrastive, --mlm-weight, --inbatch-weight, --schedule).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -99,6 +115,17 @@ func runTrainColBERT(args []string) error {
 	if *heldOut < 0 || *heldOut >= 1 {
 		return fmt.Errorf("--heldout must be in [0, 1), got %v", *heldOut)
 	}
+	lossSet := false
+	fs.Visit(func(f *flag.Flag) { lossSet = lossSet || f.Name == "loss" })
+	if lossSet && *recipe != distill.RecipeOffline {
+		return fmt.Errorf("--loss and --recipe %s both choose the loss: use one of them", *recipe)
+	}
+	if !slices.Contains(distill.Recipes, *recipe) {
+		return fmt.Errorf("--recipe %q: want one of %s", *recipe, strings.Join(distill.Recipes, ", "))
+	}
+	if (*teacherDir != "") != (*recipe == distill.RecipeOnline) {
+		return errors.New("--teacher DIR goes with --recipe online, and only with it")
+	}
 	key, meta, err := datasets.LoadAnswerKey(*keyPath)
 	if err != nil {
 		return err
@@ -118,7 +145,10 @@ func runTrainColBERT(args []string) error {
 			QueryLen: *qLen, DocLen: *dLen, AttendExpansion: *attend, HeldOutFraction: *heldOut,
 			Optimizer:       &train.Optimizer{LearningRate: *lr, WarmupSteps: *steps / 10, WeightDecay: 0.01, ClipNorm: 1},
 			CheckpointEvery: *ckptEvery, EvalEvery: *evalEvery, Quiet: *quiet,
+			RefreshEvery: *refresh, RefreshDepth: *refreshDepth, Temperature: *temperature, FixedMargin: *margin,
+			MLMWeight: *mlmWeight, InBatchWeight: *inBatch, AuxSchedule: *schedule,
 		},
+		Recipe: *recipe,
 	}
 	if *heldOut == 0 {
 		job.Train.HeldOutFraction = -1
@@ -165,12 +195,30 @@ func runTrainColBERT(args []string) error {
 	if job.Backend, err = backend.Default(); err != nil {
 		return err
 	}
+	if *teacherDir != "" {
+		n := *teacherLen
+		if n == 0 && meta != nil && meta.MaxQueryLength > 0 && meta.MaxDocLength > 0 {
+			n = max(meta.MaxQueryLength, meta.MaxDocLength)
+		}
+		ce, _, err := distill.LoadCrossEncoder(*teacherDir, job.Backend, cmp.Or(n, tokenizer.PairMaxLen), 0)
+		if err != nil {
+			return fmt.Errorf("--teacher: %w", err)
+		}
+		job.Teacher = ce
+	}
 	_, rep, err := job.Run()
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%s, %d queries, %d documents; student trained %d steps (%s, %s) in %.0f s:\n",
-		rep.Dataset, rep.Queries, rep.Docs, rep.Steps, rep.Loss, rep.Pairing, rep.TrainSecs)
+	fmt.Printf("%s, %d queries, %d documents; student trained %d steps (recipe %s: %s, %s) in %.0f s:\n",
+		rep.Dataset, rep.Queries, rep.Docs, rep.Steps, rep.Recipe, rep.Loss, rep.Pairing, rep.TrainSecs)
+	if rep.OnlinePairs > 0 {
+		fmt.Printf("online teacher: %d pairs scored in the loop in %.1f s (%.0f pairs/s)\n", rep.OnlinePairs, rep.OnlineSecs, float64(rep.OnlinePairs)/max(rep.OnlineSecs, 1e-9))
+	}
+	if rep.SelfTeacher != nil {
+		fmt.Printf("self-distillation: the larger student (%s) reached nDCG@10 %.4f reranking; it took %.0f s with the re-annotation\n",
+			filepath.Join(*out, "self_teacher"), rep.SelfTeacher.ColBERTRerank["nDCG@10"], rep.SelfSecs)
+	}
 	fmt.Printf("  %-22s %8s %8s %8s %8s\n", "system", "nDCG@10", "RR@10", "R@100", "AP")
 	rows := []struct {
 		name string

@@ -112,6 +112,35 @@ func TestTrainColBERTAndRetrieveCommands(t *testing.T) {
 		!strings.Contains(err.Error(), "random-pairs") {
 		t.Errorf("hard labels with random pairs: %v", err)
 	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--recipe", "kl", "--loss", "margin-mse"}, "--loss and --recipe kl"},
+		{[]string{"--recipe", "online"}, "--teacher"},
+		{[]string{"--teacher", dir}, "--recipe online"},
+		{[]string{"--recipe", "distill-harder"}, "offline, kl, fixed-margin, online, self, multitask"},
+	} {
+		if err := runTrainColBERT(append(slices.Clone(base), append([]string{"--vocab", "400"}, tc.args...)...)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want an error saying %q", tc.args, err, tc.want)
+		}
+	}
+	// A recipe runs through the command and is recorded in colbert.json.
+	mt := filepath.Join(dir, "multitask")
+	args := append(slices.Clone(base), "--vocab", "400", "--recipe", "multitask", "--eval-every", "0")
+	args[slices.Index(args, out)] = mt
+	if err := runTrainColBERT(args); err != nil {
+		t.Fatal(err)
+	}
+	data, _ = os.ReadFile(filepath.Join(mt, "colbert.json"))
+	var mrep distill.ColBERTReport
+	if err := json.Unmarshal(data, &mrep); err != nil || mrep.Recipe != "multitask" || mrep.Steps != 6 {
+		t.Errorf("multitask colbert.json: recipe %q, %d steps, %v", mrep.Recipe, mrep.Steps, err)
+	}
+	recs, err = train.ReadLog(filepath.Join(mt, "metrics.jsonl"))
+	if err != nil || recs[len(recs)-1].Parts["task_mlm"] <= 0 || recs[len(recs)-1].Parts["task_inbatch"] <= 0 {
+		t.Errorf("multitask metrics.jsonl: %v %v", recs, err)
+	}
 }
 
 // TestTeacherTokenizerFromKeyMeta finds the teacher's tokenizer through the key's meta, checking its

@@ -30,16 +30,20 @@ func runPipeline(args []string) error {
 	out := fs.String("out", "", "output directory (default runs/<data>-<preset>-seed<N>); re-running resumes")
 	sweep := fs.Bool("splade-sweep", false, "also train SPLADE students over a sweep of λ_d (the sparsity trade-off)")
 	quiet := fs.Bool("quiet", false, "no progress bars")
+	frontier := fs.Bool("frontier", false, "also train ColBERT by each recipe beyond the answer key (kl, fixed-margin, online, self, multitask) and compare")
 	def := pipeline.DefaultScale("tiny")
 	teacherSteps := fs.Int("teacher-steps", 0, fmt.Sprintf("teacher training steps (0: the preset's; tiny: %d)", def.TeacherSteps))
 	colbertSteps := fs.Int("colbert-steps", 0, fmt.Sprintf("ColBERT training steps (0: the preset's; tiny: %d)", def.ColBERTSteps))
 	spladeSteps := fs.Int("splade-steps", 0, fmt.Sprintf("SPLADE training steps (0: the preset's; tiny: %d)", def.SpladeSteps))
 	annotateQueries := fs.Int("annotate-queries", -1, fmt.Sprintf("training queries whose candidates are annotated (-1: the preset's; tiny: %d; 0: all)", def.AnnotateQueries))
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mimicry pipeline [--data <spec>] [--preset tiny|small|base] [--seed N] [--out DIR] [--splade-sweep]\n\n"+
+		fmt.Fprintf(fs.Output(), "Usage: mimicry pipeline [--data <spec>] [--preset tiny|small|base] [--seed N] [--out DIR] [--splade-sweep] [--frontier]\n\n"+
 			"Runs every stage of Mimicry's method on a collection and writes DIR/report.json, DIR/report.md and\n"+
 			"DIR/figures/*.svg. A finished stage is recorded in DIR/stages/ and skipped when the command is run\n"+
-			"again; an interrupted stage resumes from its last checkpoint.\n\nFlags:\n")
+			"again; an interrupted stage resumes from its last checkpoint. --frontier adds five ColBERT students (about\n"+
+			"twice the time of the default run on a CPU), one per recipe beyond the static answer key, each trained as\n"+
+			"long as the Margin-MSE student, as report rows colbert_kl, colbert_fixed_margin, colbert_online,\n"+
+			"colbert_self and colbert_multitask; it may be added to a finished run.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -69,7 +73,7 @@ func runPipeline(args []string) error {
 		return err
 	}
 	rep, err := pipeline.Run(pipeline.Config{
-		Data: *data, Preset: *preset, Seed: *seed, OutDir: *out, SpladeSweep: *sweep, Scale: scale, Backend: be, Quiet: *quiet,
+		Data: *data, Preset: *preset, Seed: *seed, OutDir: *out, SpladeSweep: *sweep, Frontier: *frontier, Scale: scale, Backend: be, Quiet: *quiet,
 	})
 	if err != nil {
 		return err
@@ -83,7 +87,8 @@ func runPipeline(args []string) error {
 func printResults(r *report.Report) {
 	fmt.Printf("\n%s, %d evaluation queries, preset %s, seed %d, %.0f s:\n", r.Dataset.Name, r.Dataset.Queries, r.Preset, r.Seed, r.Timings.TotalSeconds)
 	fmt.Printf("  %-22s %8s %8s %8s %8s\n", "system", "nDCG@10", "RR@10", "R@100", "AP")
-	for _, name := range []string{report.SystemBM25, report.SystemTeacher, report.SystemColBERT, report.SystemColBERTHardLabels, report.SystemSplade, report.SystemSpladeLambda0} {
+	for _, name := range []string{report.SystemBM25, report.SystemTeacher, report.SystemColBERT, report.SystemColBERTHardLabels, report.SystemSplade, report.SystemSpladeLambda0,
+		report.SystemColBERTKL, report.SystemColBERTFixedMargin, report.SystemColBERTOnline, report.SystemColBERTSelf, report.SystemColBERTMultiTask} {
 		m, ok := r.Systems[name]
 		if !ok {
 			continue

@@ -48,6 +48,15 @@ func (r *Runner) assemble(ts TrainingSetStage, teacher TeacherStage, key AnswerK
 		}
 		rep.Details.Samples[name] = st.Sample
 	}
+	if _, ok := colbert[StageColBERTKL]; ok {
+		rep.Frontier = r.frontierRows(colbert, key)
+		for _, row := range rep.Frontier[1:] {
+			rep.Systems[row.System] = colbert[row.System].Report.ColBERTRerank
+			if err := r.curve(rep, row.System, row.System); err != nil {
+				return nil, err
+			}
+		}
+	}
 	for _, name := range []string{StageSpladeDense, StageSplade} {
 		st := splade[name]
 		m := maps.Clone(st.Report.Measures)
@@ -80,6 +89,38 @@ func (r *Runner) assemble(ts TrainingSetStage, teacher TeacherStage, key AnswerK
 			AvgQueryActive: s.AvgQueryActive, FLOPS: s.FLOPS, NDCG10: s.NDCG10, QueryMs: s.QueryMs, Warning: s.Warning})
 	}
 	return rep, nil
+}
+
+// recipeNotes say what each recipe of the frontier comparison is.
+var recipeNotes = map[string]string{
+	distill.RecipeOffline:     "Margin-MSE on the static answer key (the baseline)",
+	distill.RecipeKL:          "listwise KL over 1 positive + 3 negatives of the key, τ = 1",
+	distill.RecipeFixedMargin: "MSE of s(p+) − s(p−) to 1.0; no teacher scores",
+	distill.RecipeOnline:      "the cross-encoder scores each batch in the loop; no answer key scores",
+	distill.RecipeSelf:        "a student with twice the layers learns the key, re-annotates it, teaches this one",
+	distill.RecipeMultiTask:   "Margin-MSE + 0.5·MLM + 0.5·in-batch contrastive, aux weights decaying to 0",
+}
+
+// frontierRows compares the recipes' stages, the offline baseline first.
+func (r *Runner) frontierRows(colbert map[string]*ColBERTStage, key AnswerKeyStage) []report.RecipeRow {
+	var rows []report.RecipeRow
+	for _, recipe := range distill.Recipes {
+		name := recipeStages[recipe]
+		rp := colbert[name].Report
+		row := report.RecipeRow{Recipe: recipe, System: name, NDCG10: rp.ColBERTRerank["nDCG@10"], HeldOutPearson: rp.HeldOut[distill.MetricMarginPearson],
+			TrainSeconds: rp.TrainSecs, TeacherPairs: key.Pairs, Note: recipeNotes[recipe]}
+		switch {
+		case recipe == distill.RecipeFixedMargin:
+			row.TeacherPairs = 0
+		case recipe == distill.RecipeOnline:
+			row.TeacherPairs, row.ExtraSeconds = rp.OnlinePairs, rp.OnlineSecs
+		case rp.SelfTeacher != nil:
+			row.ExtraSeconds = rp.SelfSecs
+			row.TeacherPairs += int64(rp.KeyPairs)
+		}
+		rows = append(rows, row)
+	}
+	return rows
 }
 
 // curve adds a training run's logged losses to the report.

@@ -52,6 +52,10 @@ type Config struct {
 	// SweepLambdas are the λ_d values of the sweep [distill.SpladeSweepLambdas(distill.DefaultLambdaD)];
 	// λ = 0 and the default are always added.
 	SweepLambdas []float64 `json:",omitempty"`
+	// Frontier also trains a ColBERT student by each recipe beyond the static answer key
+	// (distill.Recipes: KL, fixed margin, online, self-distillation, multi-task) and adds them to the
+	// report. It only adds stages, so a run may be resumed with it turned on.
+	Frontier bool `json:"-"`
 	// Scale sizes the stages [DefaultScale(Preset)].
 	Scale Scale
 	// Backend runs the graphs.

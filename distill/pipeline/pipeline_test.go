@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"cmp"
 	"io"
 	"os"
 	"os/exec"
@@ -168,6 +169,50 @@ func TestPipelineEndToEnd(t *testing.T) {
 	}
 	if !reflect.DeepEqual(metrics(again), metrics(rep)) {
 		t.Fatalf("rerun changed the report:\n%v\n%v", metrics(again), metrics(rep))
+	}
+
+	// Turning the frontier on adds the five recipe stages to the finished run and nothing else.
+	log.Reset()
+	cfg.Frontier = true
+	front, err := Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(log.String(), "done in an earlier run"); n != 7 {
+		t.Fatalf("the frontier run redid stages:\n%s", log.String())
+	}
+	if len(front.Frontier) != 6 || front.Frontier[0].Recipe != "offline" || front.Frontier[0].NDCG10 != rep.Systems[report.SystemColBERT]["nDCG@10"] {
+		t.Fatalf("frontier rows %+v", front.Frontier)
+	}
+	for _, row := range front.Frontier[1:] {
+		m, ok := front.Systems[row.System]
+		if !ok || m["nDCG@10"] != row.NDCG10 || row.TrainSeconds <= 0 {
+			t.Errorf("frontier row %+v, system %v", row, m)
+		}
+		switch row.Recipe {
+		case "online":
+			// Every step's (query, positive) and (query, negative) pairs; 16 queries a step by default.
+			want := int64(cfg.Scale.ColBERTSteps * cmp.Or(cfg.Scale.StudentQueries, 16) * 2)
+			if row.TeacherPairs != want || row.ExtraSeconds <= 0 {
+				t.Errorf("online: %d pairs scored in the loop in %.1f s, want %d", row.TeacherPairs, row.ExtraSeconds, want)
+			}
+		case "self":
+			if row.ExtraSeconds <= 0 || row.TeacherPairs <= rep.Dataset.AnswerKeyPairs {
+				t.Errorf("self: %+v", row)
+			}
+		case "fixed-margin":
+			if row.TeacherPairs != 0 {
+				t.Errorf("fixed-margin used %d teacher pairs", row.TeacherPairs)
+			}
+		}
+	}
+	md, _ = os.ReadFile(filepath.Join(dir, "report.md"))
+	if !bytes.Contains(md, []byte("Beyond the static answer key")) || !bytes.Contains(md, []byte("figures/frontier_recipes.svg")) ||
+		!bytes.Contains(md, []byte("| ColBERT, online distillation (frontier), reranking |")) {
+		t.Fatalf("report.md lacks the frontier:\n%s", md)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "figures", "frontier_recipes.svg")); err != nil || st.Size() == 0 {
+		t.Fatalf("frontier figure: %v", err)
 	}
 
 	// Other settings in the same folder are refused.

@@ -43,6 +43,12 @@ const (
 	StageSpladeDense  = "splade_lambda0"
 	StageSplade       = "splade"
 	StageSpladeSweep  = "splade_sweep"
+	// The frontier recipes' stages (Config.Frontier), named as their report systems.
+	StageColBERTKL          = report.SystemColBERTKL
+	StageColBERTFixedMargin = report.SystemColBERTFixedMargin
+	StageColBERTOnline      = report.SystemColBERTOnline
+	StageColBERTSelf        = report.SystemColBERTSelf
+	StageColBERTMultiTask   = report.SystemColBERTMultiTask
 	answerKeyFileName = "answer_key.jsonl"
 )
 
@@ -325,12 +331,34 @@ func (r *Runner) LoadAnswerKey() ([]datasets.ScoredPair, *datasets.AnswerKeyMeta
 // recorded as StageColBERT, or distill.LossHardLabels, recorded as StageColBERTHard) on the answer
 // key, indexed and evaluated.
 func (r *Runner) ColBERT(loss string) (*ColBERTStage, error) {
-	name := StageColBERT
-	if loss == distill.LossHardLabels {
-		name = StageColBERTHard
-	} else if loss != distill.LossMarginMSE {
-		return nil, fmt.Errorf("pipeline: unknown ColBERT loss %q (want %q or %q)", loss, distill.LossMarginMSE, distill.LossHardLabels)
+	switch loss {
+	case distill.LossMarginMSE:
+		return r.colbert(StageColBERT, distill.RecipeOffline, loss)
+	case distill.LossHardLabels:
+		return r.colbert(StageColBERTHard, distill.RecipeOffline, loss)
 	}
+	return nil, fmt.Errorf("pipeline: unknown ColBERT loss %q (want %q or %q)", loss, distill.LossMarginMSE, distill.LossHardLabels)
+}
+
+// recipeStages maps the frontier recipes to their stages.
+var recipeStages = map[string]string{
+	distill.RecipeOffline: StageColBERT, distill.RecipeKL: StageColBERTKL, distill.RecipeFixedMargin: StageColBERTFixedMargin,
+	distill.RecipeOnline: StageColBERTOnline, distill.RecipeSelf: StageColBERTSelf, distill.RecipeMultiTask: StageColBERTMultiTask,
+}
+
+// ColBERTRecipe runs (or recalls) a ColBERT student trained by one of distill.Recipes with the
+// same steps, batch and candidates as stage 4 (RecipeOffline is stage 4 itself); the online recipe's
+// teacher is the stage-2 cross-encoder.
+func (r *Runner) ColBERTRecipe(recipe string) (*ColBERTStage, error) {
+	name, ok := recipeStages[recipe]
+	if !ok {
+		return nil, fmt.Errorf("pipeline: unknown ColBERT recipe %q (want one of %v)", recipe, distill.Recipes)
+	}
+	return r.colbert(name, recipe, distill.LossMarginMSE)
+}
+
+// colbert runs (or recalls) a ColBERT stage.
+func (r *Runner) colbert(name, recipe, loss string) (*ColBERTStage, error) {
 	answerKey, keyMeta, tk, err := r.LoadAnswerKey()
 	if err != nil {
 		return nil, err
@@ -344,11 +372,18 @@ func (r *Runner) ColBERT(loss string) (*ColBERTStage, error) {
 	err = r.stage(name, st, func() error {
 		job := &distill.ColBERTJob{
 			Collection: r.col, Key: answerKey, KeyMeta: keyMeta, Backend: cfg.Backend, OutDir: r.dir(name),
-			Preset: cfg.Preset, Config: studentCfg, Tokenizer: tk, RerankDepth: sc.RerankDepth, Seed: cfg.Seed,
+			Preset: cfg.Preset, Config: studentCfg, Tokenizer: tk, RerankDepth: sc.RerankDepth, Seed: cfg.Seed, Recipe: recipe,
 			Train: distill.ColBERTOptions{
 				Steps: sc.ColBERTSteps, QueriesPerBatch: sc.StudentQueries, Loss: loss, QueryLen: sc.QueryLen, DocLen: sc.DocLen, Quiet: cfg.Quiet, OnLog: cfg.OnLog,
 				Optimizer: &train.Optimizer{LearningRate: sc.StudentLR, WarmupSteps: sc.ColBERTSteps / 10, WeightDecay: 0.01, ClipNorm: 1},
 			},
+		}
+		if recipe == distill.RecipeOnline {
+			ce, _, err := distill.LoadCrossEncoder(r.dir(StageTeacher), cfg.Backend, sc.MaxLen, 0)
+			if err != nil {
+				return err
+			}
+			job.Teacher = ce
 		}
 		enc, rep, err := job.Run()
 		if err != nil {
@@ -447,6 +482,15 @@ func (r *Runner) Report() (*report.Report, error) {
 			return nil, err
 		}
 		colbert[v[0]] = st
+	}
+	if r.cfg.Frontier {
+		for _, recipe := range distill.Recipes[1:] {
+			st, err := r.ColBERTRecipe(recipe)
+			if err != nil {
+				return nil, err
+			}
+			colbert[recipeStages[recipe]] = st
+		}
 	}
 	splade := map[string]*SpladeStage{}
 	for _, dense := range []bool{true, false} {

@@ -198,6 +198,45 @@ func TopTerms(ex *Example) (*plot.Plot, error) {
 	return p, nil
 }
 
+// RecipeComparison plots nDCG@10 of each ColBERT recipe as horizontal bars, the offline baseline
+// on top, with the teacher's nDCG@10 (when positive) as a dashed line.
+func RecipeComparison(rows []RecipeRow, teacher float64) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = "ColBERT recipes beyond the static answer key"
+	p.X.Label.Text = "nDCG@10 (reranking)"
+	n := len(rows)
+	if n == 0 {
+		return p, nil
+	}
+	vals := make(plotter.Values, n)
+	names := make([]string, n)
+	for i, r := range rows {
+		vals[n-1-i] = r.NDCG10
+		names[n-1-i] = r.Recipe
+	}
+	bars, err := plotter.NewBarChart(vals, vg.Points(14))
+	if err != nil {
+		return nil, err
+	}
+	bars.Horizontal = true
+	bars.Color = palette[0]
+	bars.LineStyle.Width = 0
+	p.Add(bars)
+	p.NominalY(names...)
+	if teacher > 0 {
+		l, err := plotter.NewLine(plotter.XYs{{X: teacher, Y: -0.5}, {X: teacher, Y: float64(n) - 0.5}})
+		if err != nil {
+			return nil, err
+		}
+		l.Color = palette[1]
+		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		p.Add(l)
+		p.Legend.Add("teacher", l)
+	}
+	p.X.Min = 0
+	return p, nil
+}
+
 // addScatter adds a scatter series (nothing when empty).
 func addScatter(p *plot.Plot, label string, xy plotter.XYs, c color.Color) error {
 	if len(xy) == 0 {
@@ -239,6 +278,8 @@ func WriteFigures(dir string, r *Report) ([]Figure, error) {
 			}, len(d.Samples[SystemColBERTHardLabels]) > 0},
 		{"splade_tradeoff.svg", "SPLADE's effectiveness against its average active terms per document, one point per λ_d.",
 			func() (*plot.Plot, error) { return SparsityTradeoff(r.SpladeSweep) }, len(r.SpladeSweep) > 0},
+		{"frontier_recipes.svg", "nDCG@10 of the ColBERT recipes of the frontier comparison, the same steps and candidates for each; the dashed line is the teacher.",
+			func() (*plot.Plot, error) { return RecipeComparison(r.Frontier, r.Systems[SystemTeacher]["nDCG@10"]) }, len(r.Frontier) > 0},
 		{"splade_top_terms.svg", "The top expanded terms of one document under the default-λ SPLADE student.",
 			func() (*plot.Plot, error) { return TopTerms(d.Example) }, d.Example != nil && len(d.Example.Terms) > 0},
 	}

@@ -25,6 +25,12 @@ const (
 	SystemColBERTHardLabels = "colbert_hard_labels"
 	SystemSplade            = "splade"
 	SystemSpladeLambda0     = "splade_lambda0"
+	// The frontier recipes (pipeline --frontier), each a ColBERT student reranking like SystemColBERT.
+	SystemColBERTKL          = "colbert_kl"
+	SystemColBERTFixedMargin = "colbert_fixed_margin"
+	SystemColBERTOnline      = "colbert_online"
+	SystemColBERTSelf        = "colbert_self"
+	SystemColBERTMultiTask   = "colbert_multitask"
 )
 
 // FullSearchSuffix marks a ColBERT system searched exhaustively over the whole corpus
@@ -47,8 +53,30 @@ type Report struct {
 	Timings Timings `json:"timings"`
 	// Settings are the sizes the stages ran with (steps, lengths, learning rates …).
 	Settings map[string]any `json:"settings,omitempty"`
+	// Frontier compares the ColBERT recipes (the offline baseline first), when they were run.
+	Frontier []RecipeRow `json:"frontier,omitempty"`
 	// Details hold the data of the figures.
 	Details Details `json:"details"`
+}
+
+// RecipeRow is one ColBERT recipe of the frontier comparison: its system name, what it cost and
+// what it reached.
+type RecipeRow struct {
+	Recipe string `json:"recipe"`
+	System string `json:"system"`
+	// NDCG10 is nDCG@10 reranking the teacher's candidates; HeldOutPearson the agreement of its
+	// margins with the answer key's on held-out training queries.
+	NDCG10         float64 `json:"nDCG@10"`
+	HeldOutPearson float64 `json:"heldout_margin_pearson"`
+	// TrainSeconds is the student's training time; ExtraSeconds what the recipe spent besides
+	// (the online teacher's scoring, or the larger student's training and re-annotation).
+	TrainSeconds float64 `json:"train_s"`
+	ExtraSeconds float64 `json:"extra_s"`
+	// TeacherPairs is the number of pairs a teacher scored for this recipe (the answer key's rows
+	// for offline recipes, the in-loop scorings for online).
+	TeacherPairs int64 `json:"teacher_pairs"`
+	// Note says what the recipe is.
+	Note string `json:"note,omitempty"`
 }
 
 // Dataset describes the collection of a run.
