@@ -35,21 +35,21 @@ type Runner struct {
 
 // Stage names, which are also the names of the stage records in OutDir/stages/.
 const (
-	StageTrainingSet  = "training_set"
-	StageTeacher      = "teacher"
-	StageAnswerKey    = "answer_key"
-	StageColBERT      = "colbert"
-	StageColBERTHard  = "colbert_hard_labels"
-	StageSpladeDense  = "splade_lambda0"
-	StageSplade       = "splade"
-	StageSpladeSweep  = "splade_sweep"
+	StageTrainingSet = "training_set"
+	StageTeacher     = "teacher"
+	StageAnswerKey   = "answer_key"
+	StageColBERT     = "colbert"
+	StageColBERTHard = "colbert_hard_labels"
+	StageSpladeDense = "splade_lambda0"
+	StageSplade      = "splade"
+	StageSpladeSweep = "splade_sweep"
 	// The frontier recipes' stages (Config.Frontier), named as their report systems.
 	StageColBERTKL          = report.SystemColBERTKL
 	StageColBERTFixedMargin = report.SystemColBERTFixedMargin
 	StageColBERTOnline      = report.SystemColBERTOnline
 	StageColBERTSelf        = report.SystemColBERTSelf
 	StageColBERTMultiTask   = report.SystemColBERTMultiTask
-	answerKeyFileName = "answer_key.jsonl"
+	answerKeyFileName       = "answer_key.jsonl"
 )
 
 // TrainingSetStage is the record of the training-set stage.
