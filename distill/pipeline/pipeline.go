@@ -124,11 +124,11 @@ func DefaultScale(preset string) Scale {
 // WorkshopConfig is the run the notebooks share, in dir: the synthetic default with the tiny preset,
 // sized so that the notebooks together run in a few minutes on two CPU cores (far fewer steps than
 // the pipeline's default: the curves and plots are the point, not the numbers), with a three-point
-// λ_d sweep. Stage progress goes to standard output.
+// λ_d sweep and the frontier recipes. Stage progress goes to standard output.
 func WorkshopConfig(dir string) Config {
 	return Config{
 		Data: "synthetic", Preset: models.PresetTiny, Seed: 42, OutDir: dir, Quiet: true, Log: os.Stdout,
-		SpladeSweep: true, SweepLambdas: []float64{10 * distill.DefaultLambdaD},
+		SpladeSweep: true, SweepLambdas: []float64{10 * distill.DefaultLambdaD}, Frontier: true,
 		Scale: Scale{
 			Vocab: 2000, MaxLen: 64, QueryLen: 16, DocLen: 40,
 			TeacherSteps: 80, ColBERTSteps: 40, SpladeSteps: 40,
@@ -260,11 +260,17 @@ func (r *Runner) stage(name string, out any, fn func() error) error {
 	return nil
 }
 
+// frontierStages are the stages Config.Frontier adds, in order.
+var frontierStages = []string{StageColBERTKL, StageColBERTFixedMargin, StageColBERTOnline, StageColBERTSelf, StageColBERTMultiTask}
+
 // number is a stage's "[k/n]" in the order of a full run.
 func (r *Runner) number(name string) string {
 	order := []string{StageTrainingSet, StageTeacher, StageAnswerKey, StageColBERT, StageColBERTHard, StageSpladeDense, StageSplade}
 	if r.cfg.SpladeSweep {
 		order = append(order, StageSpladeSweep)
+	}
+	if r.cfg.Frontier || slices.Contains(frontierStages, name) {
+		order = append(order, frontierStages...)
 	}
 	return fmt.Sprintf("[%d/%d]", slices.Index(order, name)+1, len(order))
 }

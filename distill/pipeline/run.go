@@ -357,6 +357,24 @@ func (r *Runner) ColBERTRecipe(recipe string) (*ColBERTStage, error) {
 	return r.colbert(name, recipe, distill.LossMarginMSE)
 }
 
+// Frontier runs (or recalls) the ColBERT stage of every recipe of distill.Recipes and compares them,
+// the offline Margin-MSE baseline (stage 4) first: the rows of the report's frontier table.
+func (r *Runner) Frontier() ([]report.RecipeRow, error) {
+	key, err := r.AnswerKey()
+	if err != nil {
+		return nil, err
+	}
+	stages := map[string]*ColBERTStage{}
+	for _, recipe := range distill.Recipes {
+		st, err := r.ColBERTRecipe(recipe)
+		if err != nil {
+			return nil, err
+		}
+		stages[recipeStages[recipe]] = st
+	}
+	return r.frontierRows(stages, *key), nil
+}
+
 // colbert runs (or recalls) a ColBERT stage.
 func (r *Runner) colbert(name, recipe, loss string) (*ColBERTStage, error) {
 	answerKey, keyMeta, tk, err := r.LoadAnswerKey()
