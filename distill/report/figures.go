@@ -176,26 +176,35 @@ func TopTerms(ex *Example) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "Top SPLADE terms of document " + ex.DocID
 	p.X.Label.Text = "weight"
-	n := len(ex.Terms)
-	vals := make(plotter.Values, n)
-	names := make([]string, n)
+	names := make([]string, len(ex.Terms))
+	vals := make([]float64, len(ex.Terms))
 	for i, t := range ex.Terms {
-		vals[n-1-i] = t.Weight
-		names[n-1-i] = t.Term
+		names[i], vals[i] = t.Term, t.Weight
 	}
+	return p, horizontalBars(p, names, vals, 10)
+}
+
+// horizontalBars adds one bar per name to p, the first on top (nothing when there are none).
+func horizontalBars(p *plot.Plot, names []string, vals []float64, width float64) error {
+	n := len(names)
 	if n == 0 {
-		return p, nil
+		return nil
 	}
-	bars, err := plotter.NewBarChart(vals, vg.Points(10))
+	rev := make(plotter.Values, n)
+	labels := make([]string, n)
+	for i := range names {
+		rev[n-1-i], labels[n-1-i] = vals[i], names[i]
+	}
+	bars, err := plotter.NewBarChart(rev, vg.Points(width))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	bars.Horizontal = true
 	bars.Color = palette[0]
 	bars.LineStyle.Width = 0
 	p.Add(bars)
-	p.NominalY(names...)
-	return p, nil
+	p.NominalY(labels...)
+	return nil
 }
 
 // RecipeComparison plots nDCG@10 of each ColBERT recipe as horizontal bars, the offline baseline
@@ -208,21 +217,14 @@ func RecipeComparison(rows []RecipeRow, teacher float64) (*plot.Plot, error) {
 	if n == 0 {
 		return p, nil
 	}
-	vals := make(plotter.Values, n)
 	names := make([]string, n)
+	vals := make([]float64, n)
 	for i, r := range rows {
-		vals[n-1-i] = r.NDCG10
-		names[n-1-i] = r.Recipe
+		names[i], vals[i] = r.Recipe, r.NDCG10
 	}
-	bars, err := plotter.NewBarChart(vals, vg.Points(14))
-	if err != nil {
+	if err := horizontalBars(p, names, vals, 14); err != nil {
 		return nil, err
 	}
-	bars.Horizontal = true
-	bars.Color = palette[0]
-	bars.LineStyle.Width = 0
-	p.Add(bars)
-	p.NominalY(names...)
 	if teacher > 0 {
 		l, err := plotter.NewLine(plotter.XYs{{X: teacher, Y: -0.5}, {X: teacher, Y: float64(n) - 0.5}})
 		if err != nil {
