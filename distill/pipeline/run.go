@@ -501,15 +501,6 @@ func (r *Runner) Report() (*report.Report, error) {
 		}
 		colbert[v[0]] = st
 	}
-	if r.cfg.Frontier {
-		for _, recipe := range distill.Recipes[1:] {
-			st, err := r.ColBERTRecipe(recipe)
-			if err != nil {
-				return nil, err
-			}
-			colbert[recipeStages[recipe]] = st
-		}
-	}
 	splade := map[string]*SpladeStage{}
 	for _, dense := range []bool{true, false} {
 		st, err := r.Splade(dense)
@@ -526,6 +517,15 @@ func (r *Runner) Report() (*report.Report, error) {
 	if r.cfg.SpladeSweep {
 		if sweep, err = r.SpladeSweep(); err != nil {
 			return nil, err
+		}
+	}
+	if r.cfg.Frontier {
+		for _, recipe := range distill.Recipes[1:] {
+			st, err := r.ColBERTRecipe(recipe)
+			if err != nil {
+				return nil, err
+			}
+			colbert[recipeStages[recipe]] = st
 		}
 	}
 	return r.assemble(*ts, *teacher, *key, colbert, splade, sweep)
