@@ -96,8 +96,8 @@ var recipeNotes = map[string]string{
 	distill.RecipeOffline:     "Margin-MSE on the static answer key (the baseline)",
 	distill.RecipeKL:          "listwise KL over 1 positive + 3 negatives of the key, τ = 1",
 	distill.RecipeFixedMargin: "MSE of s(p+) − s(p−) to 1.0; no teacher scores",
-	distill.RecipeOnline:      "the cross-encoder scores each batch in the loop; no answer key scores",
-	distill.RecipeSelf:        "a student with twice the layers learns the key, re-annotates it, teaches this one",
+	distill.RecipeOnline:      "the cross-encoder scores each batch in the loop; halfway, the student's own top 10 passages become the negatives",
+	distill.RecipeSelf:        "a student with twice the layers learns the key, re-annotates it, teaches this one (margin r: against the larger student)",
 	distill.RecipeMultiTask:   "Margin-MSE + 0.5·MLM + 0.5·in-batch contrastive, aux weights decaying to 0",
 }
 

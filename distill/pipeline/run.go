@@ -348,7 +348,8 @@ var recipeStages = map[string]string{
 
 // ColBERTRecipe runs (or recalls) a ColBERT student trained by one of distill.Recipes with the
 // same steps, batch and candidates as stage 4 (RecipeOffline is stage 4 itself); the online recipe's
-// teacher is the stage-2 cross-encoder.
+// teacher is the stage-2 cross-encoder, and halfway through its training the student's own top
+// passages replace the negatives.
 func (r *Runner) ColBERTRecipe(recipe string) (*ColBERTStage, error) {
 	name, ok := recipeStages[recipe]
 	if !ok {
@@ -402,6 +403,10 @@ func (r *Runner) colbert(name, recipe, loss string) (*ColBERTStage, error) {
 				return err
 			}
 			job.Teacher = ce
+			// With the very teacher and candidates of the answer key, online training would repeat
+			// the offline run exactly; halfway, the student's own top passages replace the
+			// negatives, which no answer key written beforehand could have scored.
+			job.Train.RefreshEvery = max(sc.ColBERTSteps/2, 1)
 		}
 		enc, rep, err := job.Run()
 		if err != nil {
