@@ -41,7 +41,7 @@ func runPipeline(args []string) error {
 			"Runs every stage of Mimicry's method on a collection and writes DIR/report.json, DIR/report.md and\n"+
 			"DIR/figures/*.svg. A finished stage is recorded in DIR/stages/ and skipped when the command is run\n"+
 			"again; an interrupted stage resumes from its last checkpoint. --frontier adds five ColBERT students (about\n"+
-			"twice the time of the default run on a CPU), one per recipe beyond the static answer key, each trained as\n"+
+			"11 more minutes for the tiny default on 2 cores), one per recipe beyond the static answer key, each trained as\n"+
 			"long as the Margin-MSE student, as report rows colbert_kl, colbert_fixed_margin, colbert_online,\n"+
 			"colbert_self and colbert_multitask; it may be added to a finished run.\n\nFlags:\n")
 		fs.PrintDefaults()
