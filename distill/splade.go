@@ -811,8 +811,9 @@ func SpladeSweepLambdas(def float64) []float64 {
 // job with Train.LambdaD = λ_d and Train.LambdaQ = λ_d·(job's λ_q/λ_d; DefaultLambdaQ/DefaultLambdaD
 // when job's λ_d is 0), in OutDir/sweep/lambda_d=<λ>/ (resumable), with the guards off: a collapsed
 // or dense student is a row with a Warning rather than an error. The rows, by increasing λ_d, are
-// also written to OutDir/sweep.json.
-func SpladeSweep(lambdas []float64, job SpladeJob) ([]SpladeSweepRow, error) {
+// also written to OutDir/sweep.json. Rows in known (students of the same job already trained and
+// measured, e.g. a pipeline's λ = 0 and default-λ stages) are used as they are, not trained again.
+func SpladeSweep(lambdas []float64, job SpladeJob, known ...SpladeSweepRow) ([]SpladeSweepRow, error) {
 	for _, l := range lambdas {
 		if !(l >= 0) || math.IsInf(l, 0) {
 			return nil, fmt.Errorf("splade sweep: λ_d = %g must be finite and ≥ 0", l)
@@ -824,6 +825,10 @@ func SpladeSweep(lambdas []float64, job SpladeJob) ([]SpladeSweepRow, error) {
 	}
 	var rows []SpladeSweepRow
 	for _, l := range spladeSortedUnique(append(slices.Clone(lambdas), 0, DefaultLambdaD)) {
+		if i := slices.IndexFunc(known, func(r SpladeSweepRow) bool { return r.LambdaD == l }); i >= 0 {
+			rows = append(rows, known[i])
+			continue
+		}
 		sub := job
 		sub.OutDir = filepath.Join(job.OutDir, "sweep", "lambda_d="+strconv.FormatFloat(l, 'g', -1, 64))
 		sub.Train.LambdaD, sub.Train.LambdaQ = l, l*ratio

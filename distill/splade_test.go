@@ -7,7 +7,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -476,6 +478,18 @@ func TestSpladeSweepAddsZeroAndDefault(t *testing.T) {
 	raw, _ := os.ReadFile(filepath.Join(dir, "sweep.json"))
 	if err := json.Unmarshal(raw, &onDisk); err != nil || len(onDisk) != 3 {
 		t.Fatalf("sweep.json: %v %d rows", err, len(onDisk))
+	}
+	// Known rows are taken as they are: another folder, only the new λ is trained.
+	dir2 := t.TempDir()
+	job.OutDir = dir2
+	again, err := SpladeSweep([]float64{DefaultLambdaD * 30}, job, rows[0], rows[1])
+	if err != nil || !reflect.DeepEqual(again[:2], rows[:2]) || again[2].NDCG10 != rows[2].NDCG10 {
+		t.Fatalf("sweep with known rows: %v\n%+v\n%+v", err, again, rows)
+	}
+	for _, l := range []string{"0", strconv.FormatFloat(DefaultLambdaD, 'g', -1, 64)} {
+		if _, err := os.Stat(filepath.Join(dir2, "sweep", "lambda_d="+l)); err == nil {
+			t.Errorf("the known student λ_d = %s was trained again", l)
+		}
 	}
 }
 

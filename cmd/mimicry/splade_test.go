@@ -165,7 +165,7 @@ func TestTrainSpladeCommand(t *testing.T) {
 	}
 	// An absurd λ_d collapses the documents: the command fails with the guard's message.
 	collapse := []string{"train", "splade", "--data", data, "--answer-key", bmKey, "--tokenizer", filepath.Join(dir, "teacher"),
-		"--out", filepath.Join(dir, "collapse"), "--lambda-d", "1e4", "--lambda-q", "0", "--sparsity-warmup", "-1", "--steps", "12",
+		"--out", filepath.Join(dir, "collapse"), "--lambda-d", "1e4", "--lambda-q", "0", "--sparsity-warmup", "-1", "--steps", "12", "--lr", "1e-2",
 		"--queries-per-batch", "2", "--passages-per-query", "3", "--query-max-len", "16", "--doc-max-len", "32", "--log-every", "4", "--quiet"}
 	if code, stderr := runCaptured(t, collapse...); code == 0 || !strings.Contains(stderr, "SPLADE collapsed: documents have") {
 		t.Fatalf("collapse: exit %d: %s", code, stderr)

@@ -79,9 +79,7 @@ func (r *Runner) assemble(ts TrainingSetStage, teacher TeacherStage, key AnswerK
 	}
 	if len(sweep) == 0 {
 		for _, name := range []string{StageSpladeDense, StageSplade} {
-			s := splade[name].Report
-			sweep = append(sweep, distill.SpladeSweepRow{LambdaD: s.LambdaD, LambdaQ: s.LambdaQ, AvgDocActive: s.AvgDocActive,
-				AvgQueryActive: s.AvgQueryActive, FLOPS: s.FLOPS, NDCG10: s.Measures["nDCG@10"], QueryMs: s.QueryMs, Warning: s.Warning})
+			sweep = append(sweep, spladeRow(splade[name].Report))
 		}
 	}
 	for _, s := range sweep {

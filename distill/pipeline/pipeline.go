@@ -131,7 +131,7 @@ func WorkshopConfig(dir string) Config {
 		SpladeSweep: true, SweepLambdas: []float64{10 * distill.DefaultLambdaD}, Frontier: true,
 		Scale: Scale{
 			Vocab: 2000, MaxLen: 64, QueryLen: 16, DocLen: 40,
-			TeacherSteps: 80, ColBERTSteps: 40, SpladeSteps: 40,
+			TeacherSteps: 60, ColBERTSteps: 30, SpladeSteps: 30,
 			TeacherNegatives: 3, StudentQueries: 8, SpladeQueries: 4, TeacherLR: 1e-3, StudentLR: 1e-3,
 			AnnotateQueries: 150, AnnotateNegatives: 5, RerankDepth: 10,
 		},

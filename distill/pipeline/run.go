@@ -397,6 +397,11 @@ func (r *Runner) colbert(name, recipe, loss string) (*ColBERTStage, error) {
 				Optimizer: &train.Optimizer{LearningRate: sc.StudentLR, WarmupSteps: sc.ColBERTSteps / 10, WeightDecay: 0.01, ClipNorm: 1},
 			},
 		}
+		if slices.Contains(frontierStages, name) {
+			// The frontier compares recipes by reranking; exhaustive MaxSim over the corpus (half a
+			// minute per student on 2 cores) is left to the baseline's stage.
+			job.ExhaustiveMaxDocs = -1
+		}
 		if recipe == distill.RecipeOnline {
 			ce, _, err := distill.LoadCrossEncoder(r.dir(StageTeacher), cfg.Backend, sc.MaxLen, 0)
 			if err != nil {
@@ -478,10 +483,25 @@ func (r *Runner) SpladeSweep() ([]distill.SpladeSweepRow, error) {
 		if len(lambdas) == 0 {
 			lambdas = distill.SpladeSweepLambdas(distill.DefaultLambdaD)
 		}
-		sweep, err = distill.SpladeSweep(lambdas, job)
+		// The λ = 0 and default-λ students are the stages of the same job: reuse them.
+		var known []distill.SpladeSweepRow
+		for _, dense := range []bool{true, false} {
+			st, err := r.Splade(dense)
+			if err != nil {
+				return err
+			}
+			known = append(known, spladeRow(st.Report))
+		}
+		sweep, err = distill.SpladeSweep(lambdas, job, known...)
 		return err
 	})
 	return sweep, err
+}
+
+// spladeRow is a SPLADE stage's point of the sweep.
+func spladeRow(s *distill.SpladeReport) distill.SpladeSweepRow {
+	return distill.SpladeSweepRow{LambdaD: s.LambdaD, LambdaQ: s.LambdaQ, AvgDocActive: s.AvgDocActive, AvgQueryActive: s.AvgQueryActive,
+		FLOPS: s.FLOPS, NDCG10: s.Measures["nDCG@10"], QueryMs: s.QueryMs, Postings: s.Postings, Warning: s.Warning}
 }
 
 // Report runs every stage still to run and assembles the report (without writing it: Run does).
