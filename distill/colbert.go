@@ -301,7 +301,10 @@ func (o ColBERTOptions) withDefaults() (ColBERTOptions, error) {
 // tuple per query — (q, p1, p2) or (q, p+, n negatives) with their teacher scores — as a pure
 // function of the seed and the step, so a resumed run sees the same data. Queries get exactly
 // QueryLen tokens ([MASK]-padded), passages at most DocLen. The loss is Margin-MSE on MaxSim
-// scores, or the hard-label ablation on the same tuples.
+// scores, or the hard-label ablation on the same tuples. The frontier recipes are options of the same
+// loop (colbert_recipes.go): listwise KL or a fixed margin as Loss, an online Teacher scoring each
+// batch (with RefreshEvery, on negatives the student retrieves itself), and the multi-task weights
+// MLMWeight and InBatchWeight (their losses logged as parts task_distill, task_mlm, task_inbatch).
 //
 // metrics.jsonl records the loss and its parts (student_margin: the mean student margin s1 − s_i;
 // margin_mse: Margin-MSE against the teacher, logged even for the ablation) and, at each evaluation,
