@@ -37,19 +37,29 @@ func TrainingCurves(curves map[string][]CurvePoint) (*plot.Plot, error) {
 	p.Title.Text = "Training loss (relative to the first logged loss)"
 	p.X.Label.Text = "step"
 	p.Y.Label.Text = "loss / initial loss"
-	names := sortedKeys(curves)
-	for i, name := range names {
+	err := addCurves(p, curves, func(pts []CurvePoint, j int) (float64, bool) {
+		return pts[j].Loss / pts[0].Loss, pts[0].Loss != 0
+	})
+	return p, err
+}
+
+// addCurves draws one line per training run (in name order, a legend entry each) through the points
+// for which y(points, j) is defined, then a grid.
+func addCurves(p *plot.Plot, curves map[string][]CurvePoint, y func(pts []CurvePoint, j int) (float64, bool)) error {
+	for i, name := range sortedKeys(curves) {
 		pts := curves[name]
-		if len(pts) == 0 || pts[0].Loss == 0 {
-			continue
-		}
-		xy := make(plotter.XYs, len(pts))
+		var xy plotter.XYs
 		for j, c := range pts {
-			xy[j] = plotter.XY{X: float64(c.Step), Y: c.Loss / pts[0].Loss}
+			if v, ok := y(pts, j); ok {
+				xy = append(xy, plotter.XY{X: float64(c.Step), Y: v})
+			}
+		}
+		if len(xy) == 0 {
+			continue
 		}
 		l, err := plotter.NewLine(xy)
 		if err != nil {
-			return nil, fmt.Errorf("curve %s: %w", name, err)
+			return fmt.Errorf("curve %s: %w", name, err)
 		}
 		l.Color = palette[i%len(palette)]
 		l.Width = vg.Points(1.5)
@@ -58,7 +68,7 @@ func TrainingCurves(curves map[string][]CurvePoint) (*plot.Plot, error) {
 	}
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
-	return p, nil
+	return nil
 }
 
 // ScoreScatter plots a student's scores against the teacher's on held-out answer-key pairs, the

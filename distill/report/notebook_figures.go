@@ -96,26 +96,6 @@ func ActiveTerms(curves map[string][]CurvePoint) (*plot.Plot, error) {
 	p.Title.Text = "SPLADE: active terms per document during training"
 	p.X.Label.Text = "step"
 	p.Y.Label.Text = "active terms / document"
-	for i, name := range sortedKeys(curves) {
-		var xy plotter.XYs
-		for _, c := range curves[name] {
-			if c.Active > 0 {
-				xy = append(xy, plotter.XY{X: float64(c.Step), Y: c.Active})
-			}
-		}
-		if len(xy) == 0 {
-			continue
-		}
-		l, err := plotter.NewLine(xy)
-		if err != nil {
-			return nil, err
-		}
-		l.Color = palette[i%len(palette)]
-		l.Width = vg.Points(1.5)
-		p.Add(l)
-		p.Legend.Add(name, l)
-	}
-	p.Legend.Top = true
-	p.Add(plotter.NewGrid())
-	return p, nil
+	err := addCurves(p, curves, func(pts []CurvePoint, j int) (float64, bool) { return pts[j].Active, pts[j].Active > 0 })
+	return p, err
 }
