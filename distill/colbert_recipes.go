@@ -166,14 +166,14 @@ func (r *colbertRefresher) setCandidates(q *colbertKeyQuery, cands []colbertCand
 	}
 }
 
-// retrieve ranks every passage for every training query with the student's current weights and
-// keeps the top depth passages that are not judged positive.
+// retrieve ranks every passage for every training query with the student's current weights (an
+// exhaustive ColBERTIndex) and keeps the top depth passages that are not judged positive.
 func (r *colbertRefresher) retrieve() (map[string][]string, error) {
-	docs := make([]string, len(r.ids))
+	docs := make([]datasets.Document, len(r.ids))
 	for i, id := range r.ids {
-		docs[i] = r.texts[id]
+		docs[i] = datasets.Document{ID: id, Text: r.texts[id]}
 	}
-	de, err := r.enc.EncodeDocs(docs)
+	ix, err := BuildColBERTIndex(r.enc, docs)
 	if err != nil {
 		return nil, err
 	}
@@ -185,30 +185,19 @@ func (r *colbertRefresher) retrieve() (map[string][]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	dim := r.enc.Dim()
-	negs := make([][]string, len(qs))
-	colbertParallel(len(qs), func(qi int) {
-		q := r.sampler.queries[qi]
-		best := make([]float32, len(qe[qi])/dim)
-		type hit struct {
-			i     int
-			score float32
-		}
-		hits := make([]hit, 0, len(docs))
-		for i := range docs {
-			if r.positives[q.qid][r.ids[i]] > 0 {
-				continue
-			}
-			hits = append(hits, hit{i, maxSimScore(qe[qi], de[i], dim, best)})
-		}
-		slices.SortFunc(hits, func(a, b hit) int { return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(a.i, b.i)) })
-		for _, h := range hits[:min(r.depth, len(hits))] {
-			negs[qi] = append(negs[qi], r.ids[h.i])
-		}
-	})
 	pool := make(map[string][]string, len(qs))
 	for qi, q := range r.sampler.queries {
-		pool[q.qid] = negs[qi]
+		scores := ix.ScoreQuery(qe[qi])
+		var order []int
+		for i, id := range r.ids {
+			if r.positives[q.qid][id] <= 0 {
+				order = append(order, i)
+			}
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(scores[b], scores[a]) })
+		for _, i := range order[:min(r.depth, len(order))] {
+			pool[q.qid] = append(pool[q.qid], r.ids[i])
+		}
 	}
 	return pool, nil
 }
