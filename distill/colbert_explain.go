@@ -58,14 +58,20 @@ func (e *ColBERTEncoder) Explain(query, passage string) (*MaxSimExplanation, err
 	dim := e.Dim()
 	ex := &MaxSimExplanation{}
 	var docRows [][]float32
+	var kept []int
 	for t, k := range keep {
 		if k != 0 {
-			ex.DocTokens = append(ex.DocTokens, tokenizer.Tokens(e.Tokenizer, []int{int(dIDs[t])})[0])
+			kept = append(kept, int(dIDs[t]))
 			docRows = append(docRows, dEmb[t*dim:(t+1)*dim])
 		}
 	}
+	ex.DocTokens = tokenizer.Tokens(e.Tokenizer, kept)
+	qTok := make([]int, len(qIDs))
+	for i, id := range qIDs {
+		qTok[i] = int(id)
+	}
+	ex.QueryTokens = tokenizer.Tokens(e.Tokenizer, qTok)
 	for i := range qIDs {
-		ex.QueryTokens = append(ex.QueryTokens, tokenizer.Tokens(e.Tokenizer, []int{int(qIDs[i])})[0])
 		q := qEmb[i*dim : (i+1)*dim]
 		row := make([]float32, len(docRows))
 		best := 0
