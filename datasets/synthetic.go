@@ -37,11 +37,14 @@ import (
 // and background sentences ("Most people who live in Port Kelda work in fishing"), the same attribute
 // of entities with overlapping names (Port Kelda / Port Varn, spotted marsh vole / spotted river vole),
 // questions that differ only in stop words or word order for BM25 ("what does the vole eat" vs "what
-// eats the vole"; "who founded" vs "when was … founded"), companies named after cities. A cross-encoder
-// trained on the training queries learns these mappings and beats BM25 clearly, so distilling its
-// scores into ColBERT and SPLADE students has something to teach, at a size tiny models can train on
-// within minutes (BM25 with Anserini's settings reaches nDCG@10 ≈ 0.56 and RR@10 ≈ 0.51 on the
-// evaluation queries, while finding every relevant passage within its top 100). The vocabulary is
+// eats the vole"; "who founded" vs "when was … founded"), companies named after cities. BM25 with
+// Anserini's settings reaches nDCG@10 ≈ 0.57 and RR@10 ≈ 0.51 on the evaluation queries, while finding
+// every relevant passage within its top 100. The training queries teach the missing mappings, and
+// what they teach carries over to the evaluation facts: a ranker with one weight per (query word,
+// passage word) pair on top of BM25, trained for one epoch on the training queries, reranks BM25's
+// top 20 to nDCG@10 ≈ 0.69 (TestSyntheticRelevanceIsLearnableBeyondBM25 in package distill). A tiny
+// cross-encoder trained from scratch for the few CPU minutes of the default run does not learn them
+// yet (README, "The teacher"). The vocabulary is
 // modest (about 1,600 distinct words, half of them generated names and numbers), so small WordPiece
 // vocabularies trained on the corpus suffice.
 //
