@@ -45,7 +45,8 @@ func (r *wordPairRanker) score(q, p []string, bm float64) float64 {
 }
 
 // trainEpoch runs one epoch of listwise softmax cross-entropy over the groups (positive first, then
-// up to n negatives), in a seeded order.
+// up to n negatives), in a seeded order. β moves at a hundredth of lr: BM25 scores are ~10 while each
+// pair feature is 0 or 1, so one rate for both would make β jump.
 func (r *wordPairRanker) trainEpoch(set *negatives.TrainingSet, bs *BM25Scorer, n int, lr float64, rng *rand.Rand) error {
 	for _, gi := range rng.Perm(len(set.Train)) {
 		g := set.Train[gi]
