@@ -44,7 +44,7 @@ func (notebookOutput) Display(html string) error {
 		return ErrNotNotebook
 	}
 	gonbui.DisplayHTML(html)
-	return wrapGonbui(gonbui.Error())
+	return syncGonbui()
 }
 
 // Update implements [Output].
@@ -53,11 +53,19 @@ func (notebookOutput) Update(id, html string) error {
 		return ErrNotNotebook
 	}
 	gonbui.UpdateHTML(id, html)
-	return wrapGonbui(gonbui.Error())
+	return syncGonbui()
 }
 
-func wrapGonbui(err error) error {
-	if err != nil {
+// syncGonbui waits until GoNB has handed everything sent so far to the front-end, and reports a
+// broken connection. GoNB stops reading the display pipe as soon as the cell's program exits, so
+// without the wait a plot shown just before the end of a cell can be lost (seen in CI: a table
+// and a plot missing from an executed notebook whose later cells displayed fine).
+func syncGonbui() error {
+	if err := gonbui.Error(); err != nil {
+		return fmt.Errorf("display: sending to the notebook: %w", err)
+	}
+	gonbui.Sync()
+	if err := gonbui.Error(); err != nil {
 		return fmt.Errorf("display: sending to the notebook: %w", err)
 	}
 	return nil
