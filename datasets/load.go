@@ -19,6 +19,7 @@ const DefaultSyntheticSeed int64 = 42
 var LoadSpecs = []string{
 	"synthetic               the built-in synthetic collection (seed 42)",
 	"synthetic:<seed>        the synthetic collection with another seed",
+	"synthetic:seed=<n>,entities=<n>,train=<n>,eval=<n>  a synthetic world of another size (any subset of the keys)",
 	"smart:<dir>             a classic SMART-style test collection (Cranfield, CACM, CISI, MEDLINE, ADI, NPL, TIME)",
 	"smart:<docs>,<queries>,<qrels>  the three files of a dotted (.I/.T/.W) collection",
 	"beir:<dir>[:<split>]    a BEIR dataset directory; split of qrels/<split>.tsv, default test",
@@ -29,6 +30,8 @@ var LoadSpecs = []string{
 //
 //	synthetic               the synthetic collection of Synthetic(42)
 //	synthetic:<seed>        Synthetic(seed)
+//	synthetic:<k>=<v>,…     SyntheticWith of the keys seed, entities (per kind), train and eval
+//	                        (query counts), e.g. "synthetic:entities=400,train=7200"
 //	smart:<dir>             LoadSMART(dir): Cranfield, CACM, CISI, MEDLINE, ADI, NPL or TIME files in dir
 //	smart:<d>,<q>,<r>       LoadSMARTFiles of the documents, queries and relevance files named (dotted
 //	                        layout and detected relevance format, unless <d> has a known name)
@@ -42,15 +45,11 @@ func Load(spec string) (*Collection, error) {
 	kind, arg, hasArg := strings.Cut(spec, ":")
 	switch kind {
 	case "synthetic":
-		seed := DefaultSyntheticSeed
-		if hasArg {
-			s, err := strconv.ParseInt(arg, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("datasets: spec %q: seed %q is not an integer", spec, arg)
-			}
-			seed = s
+		o, err := parseSyntheticSpec(arg, hasArg)
+		if err != nil {
+			return nil, fmt.Errorf("datasets: spec %q: %w", spec, err)
 		}
-		return Synthetic(seed)
+		return SyntheticWith(o)
 	case "smart":
 		if arg == "" {
 			break
@@ -165,4 +164,52 @@ func collectionName(dir string) string {
 		return dir
 	}
 	return base
+}
+
+// parseSyntheticSpec reads the part of a "synthetic" spec after the colon: a seed, or a
+// comma-separated list of key=value sizes (SyntheticOptions.Spec writes this form).
+func parseSyntheticSpec(arg string, hasArg bool) (SyntheticOptions, error) {
+	o := SyntheticOptions{Seed: DefaultSyntheticSeed}
+	if !hasArg {
+		return o, nil
+	}
+	if !strings.Contains(arg, "=") {
+		seed, err := strconv.ParseInt(arg, 10, 64)
+		if err != nil {
+			return o, fmt.Errorf("seed %q is not an integer", arg)
+		}
+		o.Seed = seed
+		return o, nil
+	}
+	seen := map[string]bool{}
+	for _, kv := range strings.Split(arg, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok {
+			return o, fmt.Errorf("%q is not key=value (keys: seed, entities, train, eval)", kv)
+		}
+		if seen[k] {
+			return o, fmt.Errorf("key %q given twice", k)
+		}
+		seen[k] = true
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return o, fmt.Errorf("%s=%q is not an integer", k, v)
+		}
+		if k != "seed" && (n <= 0 || n > 1<<30) {
+			return o, fmt.Errorf("%s=%d must be positive", k, n)
+		}
+		switch k {
+		case "seed":
+			o.Seed = n
+		case "entities":
+			o.EntitiesPerKind = int(n)
+		case "train":
+			o.TrainQueries = int(n)
+		case "eval":
+			o.EvalQueries = int(n)
+		default:
+			return o, fmt.Errorf("unknown key %q (keys: seed, entities, train, eval)", k)
+		}
+	}
+	return o, nil
 }

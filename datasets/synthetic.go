@@ -48,27 +48,99 @@ import (
 // modest (about 1,600 distinct words, half of them generated names and numbers), so small WordPiece
 // vocabularies trained on the corpus suffice.
 //
+// [SyntheticWith] builds the same world at other sizes (more entities, more or fewer queries).
+//
 // Ids: passages "D00001"… in a seeded random order (the id says nothing about the content), evaluation
 // queries "Q0001"…, training queries "T0001"…. Passages have no title. The collection is named
 // "synthetic:<seed>".
 func Synthetic(seed int64) (*Collection, error) {
-	g := &synthGen{r: rand.New(rand.NewPCG(uint64(seed), 0x6d696d6963727921))}
+	return SyntheticWith(SyntheticOptions{Seed: seed})
+}
+
+// SyntheticOptions sizes a synthetic world. Zero fields take the defaults of [Synthetic], which
+// SyntheticWith reproduces exactly.
+type SyntheticOptions struct {
+	// Seed drives every random choice.
+	Seed int64
+	// EntitiesPerKind is the number of cities, drugs, companies and species [75]; at most 1,000.
+	// Each entity has 6 facts and each fact about 1.55 passages: 75 give about 2,800 passages,
+	// 400 about 15,000.
+	EntitiesPerKind int
+	// EvalQueries is the number of evaluation queries [200].
+	EvalQueries int
+	// TrainQueries is the number of training queries [1,200], each about a fact of its own: with
+	// more of them than a training run draws, no fact is seen twice (nothing to memorise).
+	// EvalQueries + TrainQueries may not exceed the 24·EntitiesPerKind facts.
+	TrainQueries int
+}
+
+// Default sizes of the synthetic world, and the largest number of entities per kind.
+const (
+	synthEntitiesPerKind    = 75
+	synthEvalQueries        = 200
+	synthTrainQueries       = 1200
+	synthMaxEntitiesPerKind = 1000
+	synthSecondFactRate     = 0.30
+	synthPartialRate        = 0.25
+)
+
+// withDefaults fills the zero fields.
+func (o SyntheticOptions) withDefaults() SyntheticOptions {
+	if o.EntitiesPerKind == 0 {
+		o.EntitiesPerKind = synthEntitiesPerKind
+	}
+	if o.EvalQueries == 0 {
+		o.EvalQueries = synthEvalQueries
+	}
+	if o.TrainQueries == 0 {
+		o.TrainQueries = synthTrainQueries
+	}
+	return o
+}
+
+// Spec returns the spec that [Load] turns into this collection, which is also its name:
+// "synthetic:<seed>" for the default sizes, else "synthetic:seed=<seed>,entities=<n>,train=<n>,eval=<n>"
+// listing the sizes that differ from the defaults.
+func (o SyntheticOptions) Spec() string {
+	o = o.withDefaults()
+	var parts []string
+	if o.EntitiesPerKind != synthEntitiesPerKind {
+		parts = append(parts, fmt.Sprintf("entities=%d", o.EntitiesPerKind))
+	}
+	if o.TrainQueries != synthTrainQueries {
+		parts = append(parts, fmt.Sprintf("train=%d", o.TrainQueries))
+	}
+	if o.EvalQueries != synthEvalQueries {
+		parts = append(parts, fmt.Sprintf("eval=%d", o.EvalQueries))
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("synthetic:%d", o.Seed)
+	}
+	return fmt.Sprintf("synthetic:seed=%d,%s", o.Seed, strings.Join(parts, ","))
+}
+
+// SyntheticWith generates the synthetic world of [Synthetic] at another size: more entities (a
+// larger corpus, e.g. for latency benchmarks) or more training queries (each about a fact of its
+// own). The evaluation queries of a larger world are other queries than those of the default one.
+func SyntheticWith(o SyntheticOptions) (*Collection, error) {
+	o = o.withDefaults()
+	switch {
+	case o.EntitiesPerKind < 10 || o.EntitiesPerKind > synthMaxEntitiesPerKind:
+		return nil, fmt.Errorf("datasets: synthetic: %d entities per kind, want 10 to %d", o.EntitiesPerKind, synthMaxEntitiesPerKind)
+	case o.EvalQueries < 0 || o.TrainQueries < 0:
+		return nil, fmt.Errorf("datasets: synthetic: negative query count (eval %d, train %d)", o.EvalQueries, o.TrainQueries)
+	case o.EvalQueries+o.TrainQueries > o.EntitiesPerKind*synthFactsPerEntity*synthKindCount:
+		return nil, fmt.Errorf("datasets: synthetic: %d evaluation + %d training queries, but %d entities per kind give only %d facts (one query each)",
+			o.EvalQueries, o.TrainQueries, o.EntitiesPerKind, o.EntitiesPerKind*synthFactsPerEntity*synthKindCount)
+	}
+	g := &synthGen{r: rand.New(rand.NewPCG(uint64(o.Seed), 0x6d696d6963727921)), opts: o}
 	if err := g.makeWorld(); err != nil {
 		return nil, err
 	}
 	c := g.makeCollection()
-	c.Name = fmt.Sprintf("synthetic:%d", seed)
+	c.Name = o.Spec()
 	return c, nil
 }
-
-// Sizes of the synthetic world.
-const (
-	synthEntitiesPerKind = 75
-	synthEvalQueries     = 200
-	synthTrainQueries    = 1200
-	synthSecondFactRate  = 0.30
-	synthPartialRate     = 0.25
-)
 
 // synthAttr is one attribute of an entity kind: how passages state it, how queries ask for it, how
 // passages mention it without answering, and how its values are drawn.
@@ -95,6 +167,7 @@ type synthEntity struct {
 }
 
 type synthGen struct {
+	opts     SyntheticOptions
 	r        *rand.Rand
 	kinds    []synthKind
 	entities []synthEntity
@@ -165,6 +238,9 @@ const (
 	kindDrug
 	kindCompany
 	kindSpecies
+
+	synthKindCount      = 4 // entity kinds
+	synthFactsPerEntity = 6 // attributes per kind
 )
 
 func synthKinds() []synthKind {
@@ -388,7 +464,7 @@ func (g *synthGen) makeWorld() error {
 	names := map[string]bool{}
 	// Cities first (companies reuse their roots), then the others.
 	for k := range g.kinds {
-		for n := 0; n < synthEntitiesPerKind; {
+		for n := 0; n < g.opts.EntitiesPerKind; {
 			name := g.kinds[k].makeName(g)
 			if names[strings.ToLower(name)] {
 				continue
@@ -480,7 +556,7 @@ func (g *synthGen) makeCollection() *Collection {
 
 	// Queries: a seeded choice of facts, the first for evaluation, the next for training.
 	order := g.r.Perm(len(facts))
-	for n, fi := range order[:synthEvalQueries+synthTrainQueries] {
+	for n, fi := range order[:g.opts.EvalQueries+g.opts.TrainQueries] {
 		f := facts[fi]
 		ent := g.entities[f.entity]
 		attr := g.kinds[ent.kind].attrs[f.attr]
@@ -493,12 +569,12 @@ func (g *synthGen) makeCollection() *Collection {
 		}
 		var q Query
 		var qrels Qrels
-		if n < synthEvalQueries {
+		if n < g.opts.EvalQueries {
 			q = Query{ID: fmt.Sprintf("Q%04d", n+1), Text: text}
 			c.Queries = append(c.Queries, q)
 			qrels = c.Qrels
 		} else {
-			q = Query{ID: fmt.Sprintf("T%04d", n-synthEvalQueries+1), Text: text}
+			q = Query{ID: fmt.Sprintf("T%04d", n-g.opts.EvalQueries+1), Text: text}
 			c.TrainQueries = append(c.TrainQueries, q)
 			qrels = c.TrainQrels
 		}

@@ -131,3 +131,66 @@ func TestSyntheticShape(t *testing.T) {
 		}
 	}
 }
+
+func TestSyntheticWithSizes(t *testing.T) {
+	kinds := synthKinds()
+	if len(kinds) != synthKindCount {
+		t.Fatalf("%d kinds, synthKindCount is %d", len(kinds), synthKindCount)
+	}
+	for _, k := range kinds {
+		if len(k.attrs) != synthFactsPerEntity {
+			t.Fatalf("kind %s has %d attributes, synthFactsPerEntity is %d", k.name, len(k.attrs), synthFactsPerEntity)
+		}
+	}
+
+	c, err := Load("synthetic:seed=3,entities=150,train=3000,eval=100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Queries) != 100 || len(c.TrainQueries) != 3000 || len(c.Qrels) != 100 || len(c.TrainQrels) != 3000 {
+		t.Errorf("%d/%d evaluation queries/judged, %d/%d training", len(c.Queries), len(c.Qrels), len(c.TrainQueries), len(c.TrainQrels))
+	}
+	// 150 entities per kind: twice the default world, about twice its 2,800 passages.
+	if n := len(c.Docs); n < 4500 || n > 6500 {
+		t.Errorf("%d documents for 150 entities per kind, want about 5,600", n)
+	}
+	if c.Name != "synthetic:seed=3,entities=150,train=3000,eval=100" {
+		t.Errorf("name %q", c.Name)
+	}
+	// The name is a spec that gives the same collection back.
+	again, err := Load(c.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, again) {
+		t.Error("Load(c.Name) differs from c")
+	}
+	// Default sizes keep the short name and the very collection of Synthetic.
+	d, err := Load("synthetic:seed=42,entities=75")
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := Synthetic(42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Name != "synthetic:42" || !reflect.DeepEqual(d, def) {
+		t.Errorf("synthetic:seed=42,entities=75 is not the default collection (name %q)", d.Name)
+	}
+
+	for spec, want := range map[string]string{
+		"synthetic:entities=5":             "10 to 1000",
+		"synthetic:entities=2000":          "10 to 1000",
+		"synthetic:entities=10,train=1000": "only 240 facts",
+		"synthetic:size=3":                 `unknown key "size"`,
+		"synthetic:train=-1":               "must be positive",
+		"synthetic:train=x":                "not an integer",
+		"synthetic:seed=1,seed=2":          "given twice",
+		"synthetic:seed=1,7":               "not key=value",
+		"synthetic:abc":                    "not an integer",
+	} {
+		if _, err := Load(spec); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load(%q) = %v, want an error containing %q", spec, err, want)
+		}
+	}
+}

@@ -108,7 +108,8 @@ func slug(spec string) string {
 	}
 	if base := filepath.Base(filepath.Clean(path)); base != "." && base != string(os.PathSeparator) {
 		if kind == "synthetic" {
-			return "synthetic-" + path
+			// "synthetic:7" → "synthetic-7"; "synthetic:entities=400,train=7200" → "synthetic-entities400-train7200".
+			return "synthetic-" + strings.NewReplacer("=", "", ",", "-").Replace(path)
 		}
 		return kind + "-" + base
 	}
