@@ -76,6 +76,11 @@ func (c *CrossEncoder) Score(queries, passages []string) ([]float64, error) {
 	if maxLen <= 0 {
 		maxLen = tokenizer.PairMaxLen
 	}
+	tk, prepare, err := pairEncoder(c.Model.Config, c.Tokenizer)
+	if err != nil {
+		return nil, err
+	}
+	queries, passages = prepare(queries, passages)
 	order := make([]int, len(queries))
 	for i := range order {
 		order[i] = i
@@ -83,7 +88,7 @@ func (c *CrossEncoder) Score(queries, passages []string) ([]float64, error) {
 	if !c.NoBucketing {
 		lengths := make([]int, len(queries))
 		for i := range queries {
-			lengths[i] = len(c.Tokenizer.Encode(queries[i])) + len(c.Tokenizer.Encode(passages[i]))
+			lengths[i] = len(tk.Encode(queries[i])) + len(tk.Encode(passages[i]))
 		}
 		sort.SliceStable(order, func(a, b int) bool { return lengths[order[a]] < lengths[order[b]] })
 	}
@@ -95,7 +100,7 @@ func (c *CrossEncoder) Score(queries, passages []string) ([]float64, error) {
 		for j, i := range idx {
 			qs[j], ps[j] = queries[i], passages[i]
 		}
-		in, err := models.PairInputs(c.Tokenizer, qs, ps, maxLen)
+		in, err := models.PairInputs(tk, qs, ps, maxLen)
 		if err != nil {
 			return nil, err
 		}

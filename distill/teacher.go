@@ -93,9 +93,12 @@ func TrainTeacher(set *negatives.TrainingSet, opts TeacherOptions) (*train.Resul
 	}
 	sampler := newGroupSampler(set, opts.Seed, b, n)
 	cfg := opts.Model.Config
-	tk := opts.Tokenizer
+	tk, prepare, err := pairEncoder(cfg, opts.Tokenizer)
+	if err != nil {
+		return nil, fmt.Errorf("teacher: %w", err)
+	}
 	batches := func(step int) ([]any, error) {
-		qs, ps := sampler.pairs(step)
+		qs, ps := prepare(sampler.pairs(step))
 		in, err := models.PairInputs(tk, qs, ps, maxLen)
 		if err != nil {
 			return nil, err

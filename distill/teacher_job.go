@@ -39,6 +39,9 @@ type TeacherJob struct {
 	// Vocab > 0 trains a WordPiece vocabulary of that size on the corpus (small vocabularies make tiny
 	// models fast on CPU); 0 uses bert-base-uncased's (ignored with Init, whose tokenizer is used).
 	Vocab int
+	// MarkExactMatches trains (and records in the model's configuration) a cross-encoder that reads
+	// its pairs with shared words marked ([MarkExactMatches]).
+	MarkExactMatches bool
 	// Depth is the BM25 depth from which hard negatives are mined [50].
 	Depth int
 	// Train configures the fine-tuning; its Model, Tokenizer and Backend are filled in by Run.
@@ -191,6 +194,7 @@ func (j *TeacherJob) model(tk tokenizer.Tokenizer) (*models.Model, error) {
 		if len(report.Missing) > 0 {
 			fmt.Fprintf(os.Stderr, "teacher: %d parameters not in %s are initialised fresh (e.g. %s)\n", len(report.Missing), j.Init, report.Missing[0])
 		}
+		m.Config.MarkExactMatches = m.Config.MarkExactMatches || j.MarkExactMatches
 		return m, nil
 	}
 	preset := j.Preset
@@ -206,6 +210,7 @@ func (j *TeacherJob) model(tk tokenizer.Tokenizer) (*models.Model, error) {
 		c.VocabSize = tk.VocabSize()
 		cfg = &c
 	}
+	cfg.MarkExactMatches = cfg.MarkExactMatches || j.MarkExactMatches
 	return models.New(models.KindCrossEncoder, cfg, 0, j.Seed)
 }
 

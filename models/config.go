@@ -54,6 +54,11 @@ type Config struct {
 	// (used by gradient checks); "bfloat16" where the backend supports it. Not part of HF's schema
 	// except as `torch_dtype`, which is what we write.
 	DType string `json:"torch_dtype,omitempty"`
+	// MarkExactMatches says that the cross-encoder reads its pairs with the words shared by query and
+	// passage marked (distill.MarkExactMatches, after MarkedBERT): Mimicry's scorers mark them
+	// before tokenisation. Not part of HF's schema (transformers keeps it as an attribute and
+	// ignores it): outside Mimicry, mark the pairs the same way before scoring.
+	MarkExactMatches bool `json:"mimicry_mark_exact_matches,omitempty"`
 }
 
 // Preset names a model size: PresetTiny trains on 2 CPU cores, PresetSmall is a mid-size student,

@@ -264,3 +264,28 @@ func writeFile(t *testing.T, dir, name, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestExportImportKeepsMarkExactMatches: a cross-encoder trained on marked pairs must be read back
+// as one, or its scorers would feed it unmarked pairs.
+func TestExportImportKeepsMarkExactMatches(t *testing.T) {
+	cfg := tinyTestConfig()
+	cfg.MarkExactMatches = true
+	m, err := New(KindCrossEncoder, cfg, 0, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := ExportHF(dir, m, testBackend(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, ConfigFile)); !bytes.Contains(data, []byte(`"mimicry_mark_exact_matches": true`)) {
+		t.Errorf("config.json lacks the marking flag:\n%s", data)
+	}
+	m2, _, err := ImportHF(dir, "", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m2.Config.MarkExactMatches {
+		t.Error("the imported model lost MarkExactMatches")
+	}
+}

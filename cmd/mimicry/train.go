@@ -39,6 +39,7 @@ func runTrainTeacher(args []string) error {
 	evalEvery := fs.Int("eval-every", 100, "evaluate on the dev groups every so many steps (0: never)")
 	ckptEvery := fs.Int("checkpoint-every", 50, "save a checkpoint every so many steps")
 	seed := fs.Int64("seed", 42, "random seed (data order, sampling, initialisation)")
+	mark := fs.Bool("mark-matches", false, "mark the words query and passage share before tokenisation (MarkedBERT); recorded in the model's config.json")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: mimicry train teacher --data <spec> --out DIR [flags]\n\n"+
 			"Builds the hard-negative training set (BM25, or title→body weak supervision for collections without\n"+
@@ -72,7 +73,7 @@ func runTrainTeacher(args []string) error {
 	}
 	job := &distill.TeacherJob{
 		Collection: col, Backend: be, OutDir: *out, Preset: *preset, Init: *initDir, Vocab: *vocab,
-		Depth: *depth, RerankDepth: *rerank, Seed: *seed,
+		Depth: *depth, RerankDepth: *rerank, Seed: *seed, MarkExactMatches: *mark,
 		Train: distill.TeacherOptions{
 			Steps: *steps, QueriesPerBatch: *queries, Negatives: *negs, Loss: *loss, MaxLen: *maxLen,
 			Optimizer:       &train.Optimizer{LearningRate: *lr, WarmupSteps: *steps / 10, WeightDecay: 0.01, ClipNorm: 1},
