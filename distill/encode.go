@@ -26,7 +26,8 @@ type Scorer interface {
 const DefaultBatchSize = 32
 
 // CrossEncoder runs a cross-encoder model as a Scorer. Pairs are scored in batches sorted by length
-// (bucketing: little compute is wasted on padding) and returned in the caller's order.
+// (bucketing: little compute is wasted on padding) and returned in the caller's order. A model whose
+// configuration has MarkExactMatches gets its pairs marked ([MarkExactMatches]) as in training.
 type CrossEncoder struct {
 	// Model is a models.KindCrossEncoder model.
 	Model *models.Model

@@ -60,7 +60,8 @@ type TeacherOptions struct {
 
 // TrainTeacher fine-tunes a cross-encoder on (query, positive, hard negatives) groups: each step
 // takes QueriesPerBatch groups in a seeded order, one positive and Negatives negatives each, scores
-// the (1+n) pairs and applies the listwise LCE loss (or pointwise BCE).
+// the (1+n) pairs and applies the listwise LCE loss (or pointwise BCE). When the model's
+// configuration has MarkExactMatches, the pairs are marked first ([MarkExactMatches]).
 func TrainTeacher(set *negatives.TrainingSet, opts TeacherOptions) (*train.Result, error) {
 	if opts.Model == nil || opts.Model.Kind != models.KindCrossEncoder {
 		return nil, fmt.Errorf("teacher: a cross-encoder model is required")
