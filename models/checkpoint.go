@@ -45,6 +45,12 @@ func OpenCheckpoints(m *Model, dir string, keep int) (*Checkpoints, error) {
 		return nil, err
 	}
 	if len(steps) > 0 {
+		// Weights of one shape can be read both ways: a run that marked its pairs must not be resumed
+		// unmarked, or the other way round.
+		if prev, err := LoadConfig(filepath.Join(dir, ConfigFile)); err == nil && prev.MarkExactMatches != m.Config.MarkExactMatches {
+			return nil, fmt.Errorf("checkpoints in %s come from a model with mimicry_mark_exact_matches = %v, this one has %v: resume with the same setting (mimicry train teacher --mark-matches) or use another directory",
+				dir, prev.MarkExactMatches, m.Config.MarkExactMatches)
+		}
 		newest := steps[len(steps)-1]
 		if err := c.restore(newest); err != nil {
 			return nil, err

@@ -3,6 +3,7 @@ package models
 import (
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -61,5 +62,40 @@ func TestCheckpointSaveRestore(t *testing.T) {
 	}
 	if _, _, err := LoadCheckpoint(dir); err == nil {
 		t.Fatal("truncated checkpoint loaded")
+	}
+}
+
+// TestCheckpointResumeKeepsMarking: a cross-encoder trained on marked pairs cannot be resumed as
+// one that reads plain pairs (the weights fit either way).
+func TestCheckpointResumeKeepsMarking(t *testing.T) {
+	cfg := tinyTestConfig()
+	cfg.MarkExactMatches = true
+	m, err := New(KindCrossEncoder, cfg, 0, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	c, err := OpenCheckpoints(m, dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Save(10); err != nil {
+		t.Fatal(err)
+	}
+	plain := *cfg
+	plain.MarkExactMatches = false
+	m2, err := New(KindCrossEncoder, &plain, 0, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenCheckpoints(m2, dir, 0); err == nil || !strings.Contains(err.Error(), "mimicry_mark_exact_matches") {
+		t.Errorf("resuming marked checkpoints unmarked: %v", err)
+	}
+	m3, err := New(KindCrossEncoder, cfg, 0, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c3, err := OpenCheckpoints(m3, dir, 0); err != nil || c3.Step() != 10 {
+		t.Errorf("resuming with the same setting: %v", err)
 	}
 }
