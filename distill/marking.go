@@ -2,6 +2,7 @@ package distill
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mimicry-ir/mimicry/datasets/bm25"
@@ -30,32 +31,41 @@ var matchAnalyzer = bm25.DefaultAnalyzer()
 // it can count at once. Models trained with marked pairs carry [models.Config.MarkExactMatches], and
 // [CrossEncoder] and [TrainTeacher] mark their pairs when it is set.
 func MarkExactMatches(query, passage string) (string, string) {
-	qTerms, pTerms := termSet(query), termSet(passage)
-	return markWords(query, pTerms), markWords(passage, qTerms)
+	q, p := analyzeWords(query), analyzeWords(passage)
+	return q.mark(p.all), p.mark(q.all)
 }
 
-func termSet(text string) map[string]bool {
-	set := map[string]bool{}
-	for _, t := range matchAnalyzer.Analyze(text) {
-		set[t] = true
+// analyzedText is a text split into whitespace-separated words, with each word's index terms and
+// the set of all of them, so that every word is analysed once.
+type analyzedText struct {
+	words []string
+	terms [][]string
+	all   map[string]bool
+}
+
+func analyzeWords(text string) analyzedText {
+	a := analyzedText{words: strings.Fields(text), all: map[string]bool{}}
+	a.terms = make([][]string, len(a.words))
+	for i, w := range a.words {
+		a.terms[i] = matchAnalyzer.Analyze(w)
+		for _, t := range a.terms[i] {
+			a.all[t] = true
+		}
 	}
-	return set
+	return a
 }
 
-// markWords puts MatchMarker before each whitespace-separated word of text that has a term in other.
-func markWords(text string, other map[string]bool) string {
-	words := strings.Fields(text)
+// mark joins the words with single spaces, putting MatchMarker before each word that has a term in
+// other.
+func (a analyzedText) mark(other map[string]bool) string {
 	var b strings.Builder
-	for i, w := range words {
+	for i, w := range a.words {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		for _, t := range matchAnalyzer.Analyze(w) {
-			if other[t] {
-				b.WriteString(MatchMarker)
-				b.WriteByte(' ')
-				break
-			}
+		if slices.ContainsFunc(a.terms[i], func(t string) bool { return other[t] }) {
+			b.WriteString(MatchMarker)
+			b.WriteByte(' ')
 		}
 		b.WriteString(w)
 	}
