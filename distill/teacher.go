@@ -52,6 +52,9 @@ type TeacherOptions struct {
 	EvalEvery int
 	// Eval evaluates the teacher during training (e.g. reranking BM25 top-k on dev queries).
 	Eval func(step int) (map[string]float64, error)
+	// SelectBy names one of Eval's measures (e.g. "nDCG@10"): training ends with the weights of the
+	// evaluation where it was highest, not the last step's (train.Config.SelectBy). Empty: the last.
+	SelectBy string
 	// OnLog receives each logged record (live plots).
 	OnLog func(train.Record)
 	// Quiet hides the progress bar.
@@ -123,7 +126,7 @@ func TrainTeacher(set *negatives.TrainingSet, opts TeacherOptions) (*train.Resul
 		Config: train.Config{
 			Name: "teacher", Steps: opts.Steps, Optimizer: opt, OutDir: opts.OutDir,
 			CheckpointEvery: defaultInt(opts.CheckpointEvery, 100), EvalEvery: opts.EvalEvery,
-			PartNames: []string{"pos_margin"}, Quiet: opts.Quiet,
+			SelectBy: opts.SelectBy, PartNames: []string{"pos_margin"}, Quiet: opts.Quiet,
 		},
 	}
 	return tr.Run()

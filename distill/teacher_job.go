@@ -67,6 +67,11 @@ type TeacherReport struct {
 	TrainGroups int `json:"train_groups"`
 	// Steps is the number of optimisation steps.
 	Steps int `json:"steps"`
+	// BestStep is the step whose weights the teacher kept when training selected the best dev
+	// evaluation (TeacherOptions.SelectBy); absent otherwise.
+	BestStep int `json:"best_step,omitempty"`
+	// BestDev holds that step's dev-group measures.
+	BestDev map[string]float64 `json:"best_dev,omitempty"`
 	// TrainSecs is the wall time of the fine-tuning in this process.
 	TrainSecs float64 `json:"train_s"`
 }
@@ -128,6 +133,9 @@ func (j *TeacherJob) Run() (*models.Model, tokenizer.Tokenizer, *TeacherReport, 
 	rep := &TeacherReport{
 		Dataset: col.Name, Queries: len(col.Queries), RerankDepth: k, BM25: bmMeasures, Teacher: teacherMeasures,
 		TrainGroups: len(set.Train), Steps: res.Steps, TrainSecs: trainSecs,
+	}
+	if res.BestStep >= 0 {
+		rep.BestStep, rep.BestDev = res.BestStep, res.BestEval
 	}
 	data, _ := json.MarshalIndent(rep, "", "  ")
 	if err := datasets.WriteFileAtomic(filepath.Join(j.OutDir, "teacher.json"), func(w io.Writer) error {

@@ -28,7 +28,7 @@ func TestTeacherJobEndToEnd(t *testing.T) {
 		HiddenAct: "gelu", MaxPositionEmbeddings: 64, TypeVocabSize: 2, InitializerRange: 0.02, LayerNormEps: 1e-12, DType: "float32"}
 	dir := t.TempDir()
 	job := &TeacherJob{Collection: col, Backend: be, OutDir: dir, Config: cfg, Vocab: 600, Depth: 20, RerankDepth: 5, Seed: 1,
-		Train: TeacherOptions{Steps: 4, QueriesPerBatch: 2, Negatives: 2, MaxLen: 48, CheckpointEvery: 2, EvalEvery: 2, Quiet: true}}
+		Train: TeacherOptions{Steps: 4, QueriesPerBatch: 2, Negatives: 2, MaxLen: 48, CheckpointEvery: 2, EvalEvery: 2, SelectBy: "nDCG@10", Quiet: true}}
 	if _, _, rep, err := job.Run(); err != nil {
 		t.Fatal(err)
 	} else if rep.Queries != 10 || rep.BM25["nDCG@10"] <= 0 || rep.Teacher["nDCG@10"] <= 0 {
@@ -41,7 +41,7 @@ func TestTeacherJobEndToEnd(t *testing.T) {
 	}
 	var rep TeacherReport
 	data, _ := os.ReadFile(filepath.Join(dir, "teacher.json"))
-	if err := json.Unmarshal(data, &rep); err != nil || rep.Steps != 4 {
+	if err := json.Unmarshal(data, &rep); err != nil || rep.Steps != 4 || (rep.BestStep != 2 && rep.BestStep != 4) || rep.BestDev["nDCG@10"] <= 0 {
 		t.Fatalf("teacher.json: %v %+v", err, rep)
 	}
 	m, report, err := models.ImportHF(filepath.Join(dir, "model"), "", 0)

@@ -24,10 +24,11 @@ import (
 // leaves the previous checkpoints intact. The model's config.json and mimicry.json sit beside them,
 // so the directory describes itself.
 type Checkpoints struct {
-	m    *Model
-	dir  string
-	keep int
-	step int
+	m      *Model
+	dir    string
+	keep   int
+	step   int
+	pinned int
 }
 
 const statePrefix, stateSuffix = "state-", ".safetensors"
@@ -39,7 +40,7 @@ func OpenCheckpoints(m *Model, dir string, keep int) (*Checkpoints, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	c := &Checkpoints{m: m, dir: dir, keep: keep, step: -1}
+	c := &Checkpoints{m: m, dir: dir, keep: keep, step: -1, pinned: -1}
 	steps, err := c.list()
 	if err != nil {
 		return nil, err
@@ -106,8 +107,18 @@ func (c *Checkpoints) list() ([]int, error) {
 	return steps, nil
 }
 
+// Pin exempts the checkpoint of a step from Save's clean-up (one step at a time: pinning another
+// releases the previous one; -1 releases it). The training loop pins the best-evaluated step.
+func (c *Checkpoints) Pin(step int) { c.pinned = step }
+
+// Has reports whether the checkpoint of a step is on disk.
+func (c *Checkpoints) Has(step int) bool {
+	_, err := os.Stat(c.Path(step))
+	return err == nil
+}
+
 // Save writes a checkpoint of every variable of the model's context for the given step, then removes
-// the oldest ones beyond keep. All variables must have values.
+// the oldest ones beyond keep (never the pinned one). All variables must have values.
 func (c *Checkpoints) Save(step int) error {
 	var list []*safetensors.Tensor
 	for v := range c.m.Ctx.IterVariables() {
@@ -133,6 +144,7 @@ func (c *Checkpoints) Save(step int) error {
 		if err != nil {
 			return err
 		}
+		steps = slices.DeleteFunc(steps, func(s int) bool { return s == c.pinned })
 		for len(steps) > c.keep {
 			if err := os.Remove(c.Path(steps[0])); err != nil {
 				return err
@@ -142,6 +154,10 @@ func (c *Checkpoints) Save(step int) error {
 	}
 	return nil
 }
+
+// Restore loads the checkpoint of a step into the model's context (every variable: weights, optimizer
+// moments, step counter).
+func (c *Checkpoints) Restore(step int) error { return c.restore(step) }
 
 // restore loads a checkpoint's variables into the model's context.
 func (c *Checkpoints) restore(step int) error {

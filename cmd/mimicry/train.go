@@ -39,6 +39,7 @@ func runTrainTeacher(args []string) error {
 	evalEvery := fs.Int("eval-every", 100, "evaluate on the dev groups every so many steps (0: never)")
 	ckptEvery := fs.Int("checkpoint-every", 50, "save a checkpoint every so many steps")
 	seed := fs.Int64("seed", 42, "random seed (data order, sampling, initialisation)")
+	keepBest := fs.Bool("keep-best", true, "end with the weights of the dev evaluation with the highest nDCG@10, not the last step's (needs --eval-every > 0)")
 	mark := fs.Bool("mark-matches", false, "mark the words query and passage share before tokenisation (MarkedBERT); recorded in the model's config.json")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: mimicry train teacher --data <spec> --out DIR [flags]\n\n"+
@@ -80,6 +81,9 @@ func runTrainTeacher(args []string) error {
 			CheckpointEvery: *ckptEvery, EvalEvery: *evalEvery,
 		},
 	}
+	if *keepBest && *evalEvery > 0 {
+		job.Train.SelectBy = "nDCG@10"
+	}
 	_, _, rep, err := job.Run()
 	if err != nil {
 		return err
@@ -91,6 +95,9 @@ func runTrainTeacher(args []string) error {
 		m    map[string]float64
 	}{{"bm25", rep.BM25}, {"teacher", rep.Teacher}} {
 		fmt.Printf("  %-8s %8.4f %8.4f %8.4f\n", row.name, row.m["nDCG@10"], row.m["RR@10"], row.m["AP"])
+	}
+	if rep.BestStep > 0 {
+		fmt.Printf("weights of step %d (dev nDCG@10 %.4f, the best of the run)\n", rep.BestStep, rep.BestDev["nDCG@10"])
 	}
 	fmt.Printf("teacher model: %s/model, report: %s/teacher.json\n", *out, *out)
 	return nil

@@ -52,6 +52,12 @@ type Config struct {
 	LogEvery int
 	// EvalEvery calls Eval every so many steps (and at the end when > 0). 0: no periodic evaluation.
 	EvalEvery int
+	// SelectBy names an evaluation measure to maximise (e.g. "nDCG@10", as Eval returns it): the run
+	// ends with the model's weights at the evaluation step where it was highest — Hugging Face's
+	// load_best_model_at_end — instead of the last step's. With OutDir that step's checkpoint is kept
+	// (and found again when the run resumes); the last step's checkpoint stays the one a rerun resumes
+	// from. Empty: the last step's weights.
+	SelectBy string
 	// PartNames names the parts LossFn returns, for the log.
 	PartNames []string
 	// Quiet hides the progress bar.
@@ -109,6 +115,10 @@ type Result struct {
 	History []Record
 	// Seconds is the wall time of this process's part of the run.
 	Seconds float64
+	// BestStep is the evaluation step whose weights the model holds when Config.SelectBy is set
+	// (-1: SelectBy empty or never measured); BestEval holds that step's measures.
+	BestStep int
+	BestEval map[string]float64
 }
 
 // ErrNonFinite is returned (wrapped) when a step's loss or gradients are NaN or infinite.
@@ -152,8 +162,13 @@ func (t *Trainer) Run() (*Result, error) {
 			return nil, err
 		}
 	}
+	sel := &selection{measure: cfg.SelectBy, step: -1, ckpt: ckpt}
+	if err := sel.resume(logPath); err != nil {
+		return nil, err
+	}
 	if start >= cfg.Steps {
-		return &Result{Steps: start, ResumedFrom: resumed}, nil
+		res := &Result{Steps: start, ResumedFrom: resumed}
+		return res, sel.finish(m, res, cfg)
 	}
 
 	numParts := len(cfg.PartNames)
@@ -189,7 +204,7 @@ func (t *Trainer) Run() (*Result, error) {
 	}
 	bar.SetDone(start)
 
-	res := &Result{ResumedFrom: resumed}
+	res := &Result{ResumedFrom: resumed, BestStep: -1}
 	began := time.Now()
 	windowStart := time.Now()
 	var windowLoss float64
@@ -259,7 +274,13 @@ func (t *Trainer) Run() (*Result, error) {
 			windowLoss, windowSteps, windowStart = 0, 0, time.Now()
 			clear(windowParts)
 		}
-		if ckpt != nil && (done == cfg.Steps || (cfg.CheckpointEvery > 0 && done%cfg.CheckpointEvery == 0)) {
+		improved := false
+		if evalNow {
+			if improved, err = sel.observe(m, done, res.History[len(res.History)-1].Eval); err != nil {
+				return res, fmt.Errorf("%s: %w", cfg.Name, err)
+			}
+		}
+		if ckpt != nil && (improved || done == cfg.Steps || (cfg.CheckpointEvery > 0 && done%cfg.CheckpointEvery == 0)) {
 			if logFile != nil {
 				if err := logFile.Sync(); err != nil {
 					return res, err
@@ -273,7 +294,109 @@ func (t *Trainer) Run() (*Result, error) {
 	bar.Finish()
 	res.Steps = cfg.Steps
 	res.Seconds = time.Since(began).Seconds()
-	return res, nil
+	return res, sel.finish(m, res, cfg)
+}
+
+// selection tracks the best evaluation of a run for Config.SelectBy: its step, its measures, and
+// its weights — pinned in the checkpoint directory when there is one, copied in memory otherwise.
+type selection struct {
+	measure string
+	step    int
+	value   float64
+	eval    map[string]float64
+	ckpt    *models.Checkpoints
+	weights map[string]*tensors.Tensor
+}
+
+// resume finds the best evaluation logged before a resumed run's checkpoint, if its checkpoint was
+// kept.
+func (s *selection) resume(logPath string) error {
+	if s.measure == "" || s.ckpt == nil {
+		return nil
+	}
+	recs, err := ReadLog(logPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if v, ok := r.Eval[s.measure]; ok && (s.step < 0 || v > s.value) && s.ckpt.Has(r.Step) {
+			s.step, s.value, s.eval = r.Step, v, r.Eval
+		}
+	}
+	s.ckpt.Pin(s.step)
+	return nil
+}
+
+// observe records an evaluation and reports whether it is the best so far; the caller then saves a
+// checkpoint of the step (which stays pinned). Without a checkpoint directory the weights are copied.
+func (s *selection) observe(m *models.Model, step int, eval map[string]float64) (bool, error) {
+	if s.measure == "" {
+		return false, nil
+	}
+	v, ok := eval[s.measure]
+	if !ok {
+		names := make([]string, 0, len(eval))
+		for n := range eval {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return false, fmt.Errorf("the evaluation has no measure %q to select the best step by (it has %s)", s.measure, strings.Join(names, ", "))
+	}
+	if s.step >= 0 && !(v > s.value) {
+		return false, nil
+	}
+	s.step, s.value, s.eval = step, v, eval
+	if s.ckpt != nil {
+		s.ckpt.Pin(step)
+		return true, nil
+	}
+	s.weights = map[string]*tensors.Tensor{}
+	for vr := range m.Ctx.IterVariables() {
+		if !vr.HasValue() || !strings.HasPrefix(vr.Scope(), "/"+models.ModelScope) {
+			continue
+		}
+		t, err := vr.Value()
+		if err != nil {
+			return false, err
+		}
+		c, err := t.LocalClone()
+		if err != nil {
+			return false, err
+		}
+		s.weights[vr.ScopeAndName()] = c
+	}
+	return true, nil
+}
+
+// finish gives the model the best step's weights and records the step in res.
+func (s *selection) finish(m *models.Model, res *Result, cfg Config) error {
+	if s.measure == "" || s.step < 0 {
+		return nil
+	}
+	res.BestStep, res.BestEval = s.step, s.eval
+	if s.step == res.Steps && s.weights == nil {
+		return nil // the model already holds them
+	}
+	if s.ckpt != nil {
+		if err := s.ckpt.Restore(s.step); err != nil {
+			return err
+		}
+	} else {
+		for vr := range m.Ctx.IterVariables() {
+			if t, ok := s.weights[vr.ScopeAndName()]; ok {
+				if err := vr.SetValue(t); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if !cfg.Quiet {
+		fmt.Fprintf(os.Stderr, "%s: keeping the weights of step %d, the best by %s (%.4f)\n", cfg.Name, s.step, s.measure, s.value)
+	}
+	return nil
 }
 
 // scalar reads a scalar tensor as float64.

@@ -2,11 +2,13 @@ package train
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -188,5 +190,72 @@ func TestLearningRateSchedule(t *testing.T) {
 		if math.Abs(got[i]-want[i]) > 1e-12 {
 			t.Fatalf("schedule %v, want %v", got, want)
 		}
+	}
+}
+
+// TestSelectByKeepsBestStep evaluates every 2 steps with a measure that peaks at step 6: the run ends
+// with step 6's weights — copied in memory without an output directory, pinned on disk with one,
+// and found again by a resumed run.
+func TestSelectByKeepsBestStep(t *testing.T) {
+	for _, withDir := range []bool{false, true} {
+		dir := ""
+		if withDir {
+			dir = t.TempDir()
+		}
+		m := tinyModel(t, 3)
+		var atBest map[string][]float32
+		tr := newTrainer(t, m, dir, 12)
+		tr.Config.EvalEvery, tr.Config.SelectBy = 2, "score"
+		tr.Eval = func(step int) (map[string]float64, error) {
+			if step == 6 {
+				atBest = params(t, m)
+			}
+			return map[string]float64{"score": -math.Abs(float64(step - 6))}, nil
+		}
+		if withDir {
+			// Stop at step 8, then resume in a fresh model.
+			tr.Config.Steps = 8
+			if _, err := tr.Run(); err != nil {
+				t.Fatal(err)
+			}
+			m = tinyModel(t, 777)
+			tr.Model, tr.Config.Steps = m, 12
+		}
+		res, err := tr.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.BestStep != 6 || res.BestEval["score"] != 0 {
+			t.Fatalf("dir %v: best step %d %v, want 6", withDir, res.BestStep, res.BestEval)
+		}
+		got := params(t, m)
+		for k := range atBest {
+			if !slices.Equal(atBest[k], got[k]) {
+				t.Fatalf("dir %v: %s is not step 6's", withDir, k)
+			}
+		}
+		if withDir {
+			for _, step := range []int{6, 9, 12} {
+				if _, err := os.Stat(filepath.Join(dir, "checkpoints", "state-"+fmt.Sprintf("%08d", step)+".safetensors")); err != nil {
+					t.Fatalf("checkpoint of step %d: %v", step, err)
+				}
+			}
+			// A rerun of the finished job ends with the same weights.
+			again := tinyModel(t, 5)
+			tr.Model = again
+			if res, err := tr.Run(); err != nil || res.BestStep != 6 {
+				t.Fatalf("rerun: best step %d, %v", res.BestStep, err)
+			}
+			if !slices.Equal(params(t, again)["bert.pooler.dense.weight"], atBest["bert.pooler.dense.weight"]) {
+				t.Fatal("the rerun of a finished job does not hold the best step's weights")
+			}
+		}
+	}
+	m := tinyModel(t, 3)
+	tr := newTrainer(t, m, "", 2)
+	tr.Config.EvalEvery, tr.Config.SelectBy = 2, "nDCG@10"
+	tr.Eval = func(int) (map[string]float64, error) { return map[string]float64{"RR@10": 1}, nil }
+	if _, err := tr.Run(); err == nil || !strings.Contains(err.Error(), `no measure "nDCG@10"`) || !strings.Contains(err.Error(), "RR@10") {
+		t.Fatalf("missing measure: %v", err)
 	}
 }
