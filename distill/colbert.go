@@ -1473,6 +1473,11 @@ func (j *ColBERTJob) Run() (*ColBERTEncoder, *ColBERTReport, error) {
 	case j.Recipe == RecipeOnline && j.Teacher == nil:
 		return nil, nil, errors.New("colbert job: recipe online needs a teacher to run in the loop (a cross-encoder: --teacher DIR)")
 	case j.Recipe == RecipeOnline:
+		if ce, ok := j.Teacher.(*CrossEncoder); ok {
+			if err := ce.UseCollection(col); err != nil {
+				return nil, nil, err
+			}
+		}
 		online = &countingScorer{Scorer: j.Teacher}
 		opts.Teacher = online
 	}

@@ -2,6 +2,7 @@ package distill
 
 import (
 	"fmt"
+	"github.com/mimicry-ir/mimicry/datasets/bm25"
 	"slices"
 	"sort"
 
@@ -43,6 +44,10 @@ type CrossEncoder struct {
 	NoBucketing bool
 	// Label names the scorer (default "cross-encoder").
 	Label string
+	// BM25 is the index of the collection being ranked, for a residual model (one whose
+	// models.Config.BM25Weight is positive: its score adds that weight times the pair's BM25 score);
+	// see UseCollection. Other models ignore it.
+	BM25 *bm25.Index
 
 	exec *context.Exec
 }
@@ -77,10 +82,11 @@ func (c *CrossEncoder) Score(queries, passages []string) ([]float64, error) {
 	if maxLen <= 0 {
 		maxLen = tokenizer.PairMaxLen
 	}
-	tk, prepare, err := pairEncoder(c.Model.Config, c.Tokenizer)
+	tk, prepare, err := pairEncoder(c.Model.Config, c.Tokenizer, c.BM25)
 	if err != nil {
 		return nil, err
 	}
+	raw, rawPassages := queries, passages
 	queries, passages = prepare(queries, passages)
 	order := make([]int, len(queries))
 	for i := range order {
@@ -112,6 +118,11 @@ func (c *CrossEncoder) Score(queries, passages []string) ([]float64, error) {
 		scores := floats(res[0])
 		for j, i := range idx {
 			out[i] = scores[j]
+		}
+	}
+	if w := c.Model.Config.BM25Weight; w > 0 {
+		if err := addBM25(c.BM25, w, raw, rawPassages, out); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

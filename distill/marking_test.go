@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mimicry-ir/mimicry/datasets"
+	"github.com/mimicry-ir/mimicry/datasets/bm25"
 	"github.com/mimicry-ir/mimicry/datasets/negatives"
 	"github.com/mimicry-ir/mimicry/distill/train"
 	"github.com/mimicry-ir/mimicry/models"
@@ -40,9 +42,13 @@ func TestMarkingTokenizerEncodesTheMarkerAsOneToken(t *testing.T) {
 	if !ok {
 		t.Fatalf("the trained vocabulary lacks %s", MatchMarker)
 	}
-	mt := markingTokenizer{Tokenizer: f.tk, marker: id}
-	got := mt.Encode(MatchMarker + " port kelda " + MatchMarker + " vole")
-	want := append(append(append([]int{id}, f.tk.Encode("port kelda")...), id), f.tk.Encode("vole")...)
+	common, ok := f.tk.TokenToID(CommonMatchMarker)
+	if !ok {
+		t.Fatalf("the trained vocabulary lacks %s", CommonMatchMarker)
+	}
+	mt := markingTokenizer{Tokenizer: f.tk, markers: []string{MatchMarker, CommonMatchMarker}, ids: []int{id, common}}
+	got := mt.Encode(MatchMarker + " port kelda " + CommonMatchMarker + " vole " + MatchMarker + " eats")
+	want := slices.Concat([]int{id}, f.tk.Encode("port kelda"), []int{common}, f.tk.Encode("vole"), []int{id}, f.tk.Encode("eats"))
 	if !slices.Equal(got, want) {
 		t.Errorf("Encode = %v, want %v", got, want)
 	}
@@ -72,8 +78,11 @@ func TestCrossEncoderMarksPairsWhenTheModelSaysSo(t *testing.T) {
 	plainCfg.MarkExactMatches = false
 	plain := &models.Model{Kind: m.Kind, Config: &plainCfg, Ctx: m.Ctx}
 	id, _ := f.tk.TokenToID(MatchMarker)
-	mq, mp := markPairs(qs, ps)
-	byHand, err := (&CrossEncoder{Model: plain, Tokenizer: markingTokenizer{f.tk, id}, Backend: be, MaxLen: 64}).Score(mq, mp)
+	mq, mp := make([]string, len(qs)), make([]string, len(ps))
+	for i := range qs {
+		mq[i], mp[i] = MarkExactMatches(qs[i], ps[i])
+	}
+	byHand, err := (&CrossEncoder{Model: plain, Tokenizer: markingTokenizer{f.tk, []string{MatchMarker}, []int{id}}, Backend: be, MaxLen: 64}).Score(mq, mp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,5 +165,30 @@ func TestMarkedTeacherGeneralisesMatching(t *testing.T) {
 	plain, marked := measure(false), measure(true)
 	if !(marked > plain+0.1) {
 		t.Errorf("held-out nDCG@10 %.4f with marked pairs, %.4f without: marking should make matching transfer", marked, plain)
+	}
+}
+
+// TestMarkMatchesByRarity: with an index, shared words whose term is in fewer than rareDF·N
+// documents get MatchMarker, other shared words CommonMatchMarker; a word with a rare and a common
+// term counts as rare.
+func TestMarkMatchesByRarity(t *testing.T) {
+	ix, err := bm25.Build([]datasets.Document{
+		{ID: "D1", Text: "Port Kelda people"}, {ID: "D2", Text: "Port Varn"}, {ID: "D3", Text: "Port Arlo"}, {ID: "D4", Text: "river delta"},
+	}, bm25.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const r, c = MatchMarker + " ", CommonMatchMarker + " "
+	q, p := MarkMatches("people of port kelda", "Most people in Port-Kelda fish near Port Arlo.", ix, 0.5)
+	if want := r + "people of " + c + "port " + r + "kelda"; q != want {
+		t.Errorf("query\n got %q\nwant %q", q, want)
+	}
+	if want := "Most " + r + "people in " + r + "Port-Kelda fish near " + c + "Port Arlo."; p != want {
+		t.Errorf("passage\n got %q\nwant %q", p, want)
+	}
+	// Without an index (or with rareDF 0) every match is rare: MarkExactMatches.
+	q0, p0 := MarkMatches("people of port kelda", "Most people in Port-Kelda fish near Port Arlo.", nil, 0.5)
+	if eq, ep := MarkExactMatches("people of port kelda", "Most people in Port-Kelda fish near Port Arlo."); q0 != eq || p0 != ep {
+		t.Errorf("without an index: %q / %q, want %q / %q", q0, p0, eq, ep)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/mimicry-ir/mimicry/datasets/bm25"
 	"github.com/mimicry-ir/mimicry/datasets/negatives"
 	"github.com/mimicry-ir/mimicry/distill/train"
 	"github.com/mimicry-ir/mimicry/losses"
@@ -59,12 +60,16 @@ type TeacherOptions struct {
 	OnLog func(train.Record)
 	// Quiet hides the progress bar.
 	Quiet bool
+	// BM25 is the collection's index, which a residual model (models.Config.BM25Weight > 0) adds to
+	// its scores and a model that marks rare matches (models.Config.MarkRareDF > 0) consults.
+	BM25 *bm25.Index
 }
 
 // TrainTeacher fine-tunes a cross-encoder on (query, positive, hard negatives) groups: each step
 // takes QueriesPerBatch groups in a seeded order, one positive and Negatives negatives each, scores
 // the (1+n) pairs and applies the listwise LCE loss (or pointwise BCE). When the model's
-// configuration has MarkExactMatches, the pairs are marked first ([MarkExactMatches]).
+// configuration has MarkExactMatches, the pairs are marked first ([MarkExactMatches]); when it has
+// a BM25Weight, the loss applies to logit + weight·BM25 (a residual model, [FitBM25Weight]).
 func TrainTeacher(set *negatives.TrainingSet, opts TeacherOptions) (*train.Result, error) {
 	if opts.Model == nil || opts.Model.Kind != models.KindCrossEncoder {
 		return nil, fmt.Errorf("teacher: a cross-encoder model is required")
@@ -97,21 +102,36 @@ func TrainTeacher(set *negatives.TrainingSet, opts TeacherOptions) (*train.Resul
 	}
 	sampler := newGroupSampler(set, opts.Seed, b, n)
 	cfg := opts.Model.Config
-	tk, prepare, err := pairEncoder(cfg, opts.Tokenizer)
+	tk, prepare, err := pairEncoder(cfg, opts.Tokenizer, opts.BM25)
 	if err != nil {
 		return nil, fmt.Errorf("teacher: %w", err)
 	}
+	residual := cfg.BM25Weight > 0
+	if residual && opts.BM25 == nil {
+		return nil, fmt.Errorf("teacher: the model adds %g × BM25 to its scores (mimicry_bm25_weight) but TeacherOptions.BM25 is nil", cfg.BM25Weight)
+	}
 	batches := func(step int) ([]any, error) {
-		qs, ps := prepare(sampler.pairs(step))
+		rawQs, rawPs := sampler.pairs(step)
+		qs, ps := prepare(rawQs, rawPs)
 		in, err := models.PairInputs(tk, qs, ps, maxLen)
 		if err != nil {
 			return nil, err
 		}
-		return []any{in.IDs, in.TypeIDs, in.Mask}, nil
+		if !residual {
+			return []any{in.IDs, in.TypeIDs, in.Mask}, nil
+		}
+		prior := make([]float64, len(rawQs))
+		if err := addBM25(opts.BM25, cfg.BM25Weight, rawQs, rawPs, prior); err != nil {
+			return nil, err
+		}
+		return []any{in.IDs, in.TypeIDs, in.Mask, prior}, nil
 	}
 	loss := func(ctx *context.Context, _ *Node, in []*Node) (*Node, []*Node) {
 		logits := models.CrossEncoderLogits(ctx, cfg, in[0], in[1], in[2])
 		scores := Reshape(logits, b, 1+n)
+		if residual {
+			scores = Add(scores, Reshape(ConvertDType(in[3], scores.DType()), b, 1+n))
+		}
 		var l *Node
 		if lossName == LossBCE {
 			labels := Const(logits.Graph(), positiveFirstLabels(b, n, logits.DType() == dtypesFloat64))

@@ -42,6 +42,13 @@ type TeacherJob struct {
 	// MarkExactMatches trains (and records in the model's configuration) a cross-encoder that reads
 	// its pairs with shared words marked ([MarkExactMatches]).
 	MarkExactMatches bool
+	// MarkRareDF, with MarkExactMatches, marks the shared words rarer than this document fraction
+	// with their own marker ([MarkMatches], models.Config.MarkRareDF); 0: one marker.
+	MarkRareDF float64
+	// BM25Residual trains a residual cross-encoder: its score is its logit plus w·BM25, with w fitted
+	// on the training queries' BM25 top RerankDepth before training ([FitBM25Weight]) and recorded in the model's
+	// configuration (models.Config.BM25Weight). Ignored when the initial model already has a weight.
+	BM25Residual bool
 	// Depth is the BM25 depth from which hard negatives are mined [50].
 	Depth int
 	// Train configures the fine-tuning; its Model, Tokenizer and Backend are filled in by Run.
@@ -63,6 +70,10 @@ type TeacherReport struct {
 	// BM25 and Teacher map measure names (nDCG@10, RR@10, R@100, AP) to their means.
 	BM25    map[string]float64 `json:"bm25"`
 	Teacher map[string]float64 `json:"teacher"`
+	// BM25Weight is the residual model's weight of BM25 (absent for a plain cross-encoder), and
+	// Network the measures of its network alone (the teacher's scores minus BM25Weight·BM25).
+	BM25Weight float64            `json:"bm25_weight,omitempty"`
+	Network    map[string]float64 `json:"network,omitempty"`
 	// TrainGroups is the number of training groups (queries with positives and hard negatives).
 	TrainGroups int `json:"train_groups"`
 	// Steps is the number of optimisation steps.
@@ -92,14 +103,24 @@ func (j *TeacherJob) Run() (*models.Model, tokenizer.Tokenizer, *TeacherReport, 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	m, err := j.model(tk)
+	ix, err := bm25.Build(col.Docs, bm25.Config{})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	weight := 0.0
+	if j.BM25Residual {
+		if weight, err = FitBM25Weight(ix, set, defaultInt(j.RerankDepth, 100)); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	m, err := j.model(tk, weight)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	opts := j.Train
 	opts.Model, opts.Tokenizer, opts.Backend, opts.Seed = m, tk, j.Backend, j.Seed
-	opts.OutDir = j.OutDir
-	scorer := &CrossEncoder{Model: m, Tokenizer: tk, Backend: j.Backend, MaxLen: opts.MaxLen, BatchSize: 64, Label: "teacher"}
+	opts.OutDir, opts.BM25 = j.OutDir, ix
+	scorer := &CrossEncoder{Model: m, Tokenizer: tk, Backend: j.Backend, MaxLen: opts.MaxLen, BatchSize: 64, Label: "teacher", BM25: ix}
 	if opts.Eval == nil && len(set.Dev) > 0 && opts.EvalEvery > 0 {
 		opts.Eval = func(int) (map[string]float64, error) { return DevRerank(scorer, set) }
 	}
@@ -112,17 +133,14 @@ func (j *TeacherJob) Run() (*models.Model, tokenizer.Tokenizer, *TeacherReport, 
 	if err := models.ExportHF(filepath.Join(j.OutDir, "model"), m, j.Backend, tk); err != nil {
 		return nil, nil, nil, err
 	}
-	ix, err := bm25.Build(col.Docs, bm25.Config{})
-	if err != nil {
-		return nil, nil, nil, err
-	}
 	k := defaultInt(j.RerankDepth, 100)
 	bmRun := RunFromHits(ix.SearchBatch(col.Queries, k))
 	bmMeasures, err := Measure(col.Qrels, bmRun)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	teacherRun, err := Rerank(scorer, col.Queries, Candidates(ix, col.Queries, k), Texts(col.Docs))
+	cands, texts := Candidates(ix, col.Queries, k), Texts(col.Docs)
+	teacherRun, err := Rerank(scorer, col.Queries, cands, texts)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -130,9 +148,28 @@ func (j *TeacherJob) Run() (*models.Model, tokenizer.Tokenizer, *TeacherReport, 
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	var network map[string]float64
+	if w := m.Config.BM25Weight; w > 0 {
+		// The network's own ranking: the teacher's scores minus the BM25 term.
+		lexical, err := Rerank(&BM25Scorer{Index: ix}, col.Queries, cands, texts)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		alone := eval.Run{}
+		for q, docs := range teacherRun {
+			alone[q] = map[string]float64{}
+			for d, s := range docs {
+				alone[q][d] = s - w*lexical[q][d]
+			}
+		}
+		if network, err = Measure(col.Qrels, alone); err != nil {
+			return nil, nil, nil, err
+		}
+	}
 	rep := &TeacherReport{
 		Dataset: col.Name, Queries: len(col.Queries), RerankDepth: k, BM25: bmMeasures, Teacher: teacherMeasures,
 		TrainGroups: len(set.Train), Steps: res.Steps, TrainSecs: trainSecs,
+		BM25Weight: m.Config.BM25Weight, Network: network,
 	}
 	if res.BestStep >= 0 {
 		rep.BestStep, rep.BestDev = res.BestStep, res.BestEval
@@ -192,8 +229,9 @@ func CorpusTexts(c *datasets.Collection) []string {
 	return texts
 }
 
-// model creates or imports the cross-encoder.
-func (j *TeacherJob) model(tk tokenizer.Tokenizer) (*models.Model, error) {
+// model creates or imports the cross-encoder; a positive bm25Weight makes it residual unless the
+// imported model already is.
+func (j *TeacherJob) model(tk tokenizer.Tokenizer, bm25Weight float64) (*models.Model, error) {
 	if j.Init != "" {
 		m, report, err := models.ImportHF(j.Init, models.KindCrossEncoder, j.Seed)
 		if err != nil {
@@ -202,7 +240,12 @@ func (j *TeacherJob) model(tk tokenizer.Tokenizer) (*models.Model, error) {
 		if len(report.Missing) > 0 {
 			fmt.Fprintf(os.Stderr, "teacher: %d parameters not in %s are initialised fresh (e.g. %s)\n", len(report.Missing), j.Init, report.Missing[0])
 		}
-		m.Config.MarkExactMatches = m.Config.MarkExactMatches || j.MarkExactMatches
+		if j.MarkExactMatches && !m.Config.MarkExactMatches {
+			m.Config.MarkExactMatches, m.Config.MarkRareDF = true, j.MarkRareDF
+		}
+		if m.Config.BM25Weight <= 0 {
+			m.Config.BM25Weight = bm25Weight
+		}
 		return m, nil
 	}
 	preset := j.Preset
@@ -218,7 +261,12 @@ func (j *TeacherJob) model(tk tokenizer.Tokenizer) (*models.Model, error) {
 		c.VocabSize = tk.VocabSize()
 		cfg = &c
 	}
-	cfg.MarkExactMatches = cfg.MarkExactMatches || j.MarkExactMatches
+	if j.MarkExactMatches && !cfg.MarkExactMatches {
+		cfg.MarkExactMatches, cfg.MarkRareDF = true, j.MarkRareDF
+	}
+	if cfg.BM25Weight <= 0 {
+		cfg.BM25Weight = bm25Weight
+	}
 	return models.New(models.KindCrossEncoder, cfg, 0, j.Seed)
 }
 

@@ -48,9 +48,20 @@ func OpenCheckpoints(m *Model, dir string, keep int) (*Checkpoints, error) {
 	if len(steps) > 0 {
 		// Weights of one shape can be read both ways: a run that marked its pairs must not be resumed
 		// unmarked, or the other way round.
-		if prev, err := LoadConfig(filepath.Join(dir, ConfigFile)); err == nil && prev.MarkExactMatches != m.Config.MarkExactMatches {
-			return nil, fmt.Errorf("checkpoints in %s come from a model with mimicry_mark_exact_matches = %v, this one has %v: resume with the same setting (mimicry train teacher --mark-matches) or use another directory",
-				dir, prev.MarkExactMatches, m.Config.MarkExactMatches)
+		if prev, err := LoadConfig(filepath.Join(dir, ConfigFile)); err == nil {
+			for _, f := range []struct {
+				name, flag  string
+				prev, model any
+			}{
+				{"mimicry_mark_exact_matches", "--mark-matches", prev.MarkExactMatches, m.Config.MarkExactMatches},
+				{"mimicry_mark_rare_df", "--mark-rare-df", prev.MarkRareDF, m.Config.MarkRareDF},
+				{"mimicry_bm25_weight", "--bm25-residual", prev.BM25Weight, m.Config.BM25Weight},
+			} {
+				if f.prev != f.model {
+					return nil, fmt.Errorf("checkpoints in %s come from a model with %s = %v, this one has %v: resume with the same setting (mimicry train teacher %s) or use another directory",
+						dir, f.name, f.prev, f.model, f.flag)
+				}
+			}
 		}
 		newest := steps[len(steps)-1]
 		if err := c.restore(newest); err != nil {

@@ -174,6 +174,13 @@ func runAnnotate(args []string) error {
 		if err != nil {
 			return err
 		}
+		if c != nil {
+			if err := ce.UseCollection(c); err != nil {
+				return err
+			}
+		} else if distill.NeedsCollection(ce.Model.Config) {
+			return fmt.Errorf("teacher %s reads BM25 statistics of the collection it scores (config.json's mimicry_bm25_weight or mimicry_mark_rare_df): give it with --data", t)
+		}
 		members = append(members, ce)
 		hashes = append(hashes, info.WeightsSHA256)
 		if !slices.Contains(toks, info.Tokenizer) {

@@ -204,6 +204,9 @@ func runTrainColBERT(args []string) error {
 		if err != nil {
 			return fmt.Errorf("--teacher: %w", err)
 		}
+		if err := ce.UseCollection(col); err != nil {
+			return err
+		}
 		job.Teacher = ce
 	}
 	_, rep, err := job.Run()

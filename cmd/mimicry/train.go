@@ -41,6 +41,8 @@ func runTrainTeacher(args []string) error {
 	seed := fs.Int64("seed", 42, "random seed (data order, sampling, initialisation)")
 	keepBest := fs.Bool("keep-best", true, "end with the weights of the dev evaluation with the highest nDCG@10, not the last step's (needs --eval-every > 0)")
 	mark := fs.Bool("mark-matches", false, "mark the words query and passage share before tokenisation (MarkedBERT); recorded in the model's config.json")
+	rareDF := fs.Float64("mark-rare-df", 0.01, "with --mark-matches: shared words in fewer than this fraction of the documents get a marker of their own (0: one marker for all)")
+	residual := fs.Bool("bm25-residual", false, "train a residual teacher: its score is its logit plus w·BM25, w fitted on the training queries (recorded in config.json; scoring it needs the collection)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: mimicry train teacher --data <spec> --out DIR [flags]\n\n"+
 			"Builds the hard-negative training set (BM25, or title→body weak supervision for collections without\n"+
@@ -61,6 +63,9 @@ func runTrainTeacher(args []string) error {
 		fs.Usage()
 		return errors.New("--out is required")
 	}
+	if *rareDF < 0 || *rareDF >= 1 {
+		return fmt.Errorf("--mark-rare-df %g: want a fraction in [0, 1)", *rareDF)
+	}
 	if *steps <= 0 || *queries <= 0 || *negs <= 0 || *maxLen < 8 {
 		return errors.New("--steps, --queries-per-batch and --negatives must be positive and --max-len at least 8")
 	}
@@ -74,7 +79,8 @@ func runTrainTeacher(args []string) error {
 	}
 	job := &distill.TeacherJob{
 		Collection: col, Backend: be, OutDir: *out, Preset: *preset, Init: *initDir, Vocab: *vocab,
-		Depth: *depth, RerankDepth: *rerank, Seed: *seed, MarkExactMatches: *mark,
+		Depth: *depth, RerankDepth: *rerank, Seed: *seed, MarkExactMatches: *mark, MarkRareDF: *rareDF,
+		BM25Residual: *residual,
 		Train: distill.TeacherOptions{
 			Steps: *steps, QueriesPerBatch: *queries, Negatives: *negs, Loss: *loss, MaxLen: *maxLen,
 			Optimizer:       &train.Optimizer{LearningRate: *lr, WarmupSteps: *steps / 10, WeightDecay: 0.01, ClipNorm: 1},
@@ -95,6 +101,9 @@ func runTrainTeacher(args []string) error {
 		m    map[string]float64
 	}{{"bm25", rep.BM25}, {"teacher", rep.Teacher}} {
 		fmt.Printf("  %-8s %8.4f %8.4f %8.4f\n", row.name, row.m["nDCG@10"], row.m["RR@10"], row.m["AP"])
+	}
+	if rep.BM25Weight > 0 {
+		fmt.Printf("  %-8s %8.4f %8.4f %8.4f   (the teacher without its %.3f·BM25 term)\n", "network", rep.Network["nDCG@10"], rep.Network["RR@10"], rep.Network["AP"], rep.BM25Weight)
 	}
 	if rep.BestStep > 0 {
 		fmt.Printf("weights of step %d (dev nDCG@10 %.4f, the best of the run)\n", rep.BestStep, rep.BestDev["nDCG@10"])

@@ -286,6 +286,9 @@ func (r *Runner) AnswerKey() (*AnswerKeyStage, error) {
 		if err != nil {
 			return err
 		}
+		if err := ce.UseCollection(r.col); err != nil {
+			return err
+		}
 		var pairs []distill.Pair
 		for _, g := range r.annotatedGroups(set) {
 			negs := g.Negatives[:min(len(g.Negatives), sc.AnnotateNegatives)]
@@ -405,6 +408,9 @@ func (r *Runner) colbert(name, recipe, loss string) (*ColBERTStage, error) {
 		if recipe == distill.RecipeOnline {
 			ce, _, err := distill.LoadCrossEncoder(r.dir(StageTeacher), cfg.Backend, sc.MaxLen, 0)
 			if err != nil {
+				return err
+			}
+			if err := ce.UseCollection(r.col); err != nil {
 				return err
 			}
 			job.Teacher = ce
