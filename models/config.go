@@ -119,6 +119,30 @@ func NewConfig(preset string, vocabSize int) (*Config, error) {
 	return c, nil
 }
 
+// Resize changes a configuration's width and depth (0 keeps either): hidden size, attention heads
+// (scaled with the width, about 32 dimensions per head, dividing it), FFN size (4× the width), layers,
+// and — for a from-scratch configuration, whose initialisation scale is 1/√H — that scale.
+func (c *Config) Resize(hidden, layers int) error {
+	if hidden < 0 || layers < 0 {
+		return fmt.Errorf("model size: hidden size %d and layers %d may not be negative", hidden, layers)
+	}
+	if hidden > 0 && hidden != c.HiddenSize {
+		fromScratch := math.Abs(c.InitializerRange-fromScratchInit(c.HiddenSize)) < 1e-9
+		heads := max(1, c.NumAttentionHeads*hidden/c.HiddenSize)
+		for hidden%heads != 0 {
+			heads--
+		}
+		c.HiddenSize, c.NumAttentionHeads, c.IntermediateSize = hidden, heads, 4*hidden
+		if fromScratch {
+			c.InitializerRange = fromScratchInit(hidden)
+		}
+	}
+	if layers > 0 {
+		c.NumHiddenLayers = layers
+	}
+	return c.Validate()
+}
+
 // fromScratchInit is the initialisation scale of the presets meant to be trained from scratch (tiny
 // and small): LeCun's 1/√H, so that every H×H layer keeps the scale of its input. BERT's 0.02 is
 // right for fine-tuning pretrained weights, where only the heads are new, but from scratch it makes

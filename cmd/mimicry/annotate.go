@@ -67,7 +67,8 @@ func runAnnotate(args []string) error {
 			"--chunk pairs are written to FILE.parts/ as they are done: if the run is killed, rerun the same command\n"+
 			"and it continues where it stopped; the key holds every pair exactly once.\n\n"+
 			"--data is needed to look up texts by id (kd and candidates files, negatives files without --texts, \n"+
-			"--bm25-top); with --teacher bm25 it also supplies BM25's statistics (without it: per-pair BM25).\n\nFlags:\n")
+			"--bm25-top); with --teacher bm25 it also supplies BM25's statistics (without it: per-pair BM25), and\n"+
+			"teachers trained with --bm25-residual or --mark-rare-df need it for theirs.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

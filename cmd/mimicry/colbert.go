@@ -160,19 +160,9 @@ func runTrainColBERT(args []string) error {
 		if *initDir != "" {
 			return errors.New("--hidden and --layers size a model trained from scratch; they cannot be combined with --init")
 		}
-		cfg, err := models.NewConfig(*preset, 1)
+		cfg, err := resizedPreset(*preset, *hidden, *layers)
 		if err != nil {
 			return err
-		}
-		if *hidden > 0 {
-			heads := max(1, cfg.NumAttentionHeads*(*hidden)/cfg.HiddenSize)
-			for *hidden%heads != 0 {
-				heads--
-			}
-			cfg.HiddenSize, cfg.NumAttentionHeads, cfg.IntermediateSize = *hidden, heads, 4*(*hidden)
-		}
-		if *layers > 0 {
-			cfg.NumHiddenLayers = *layers
 		}
 		job.Config = cfg
 	}

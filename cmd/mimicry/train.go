@@ -9,6 +9,7 @@ import (
 	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/distill"
 	"github.com/mimicry-ir/mimicry/distill/train"
+	"github.com/mimicry-ir/mimicry/models"
 	"github.com/mimicry-ir/mimicry/models/backend"
 )
 
@@ -26,6 +27,9 @@ func runTrainTeacher(args []string) error {
 	data := fs.String("data", "synthetic", "collection spec: "+strings.Join(datasetSpecNames(), ", "))
 	out := fs.String("out", "", "output directory (checkpoints/, metrics.jsonl, model/, teacher.json); re-running resumes")
 	preset := fs.String("preset", "tiny", "model size when training from scratch: tiny, small or base")
+	hidden := fs.Int("hidden", 0, "override the preset's hidden size (0: the preset's)")
+	layers := fs.Int("layers", 0, "override the preset's number of layers (0: the preset's)")
+	dropout := fs.Float64("dropout", -1, "override the preset's dropout probability (hidden and attention; -1: the preset's)")
 	initDir := fs.String("init", "", "Hugging Face folder to start from (BERT or cross-encoder); empty: from scratch")
 	vocab := fs.Int("vocab", 0, "train a WordPiece vocabulary of this size on the corpus (0: bert-base-uncased's)")
 	steps := fs.Int("steps", 300, "optimisation steps")
@@ -87,6 +91,22 @@ func runTrainTeacher(args []string) error {
 			CheckpointEvery: *ckptEvery, EvalEvery: *evalEvery,
 		},
 	}
+	if *hidden > 0 || *layers > 0 || *dropout >= 0 {
+		if *initDir != "" {
+			return errors.New("--hidden, --layers and --dropout shape a model trained from scratch; they cannot be combined with --init")
+		}
+		if *dropout >= 1 {
+			return fmt.Errorf("--dropout %g: want a probability below 1", *dropout)
+		}
+		cfg, err := resizedPreset(*preset, *hidden, *layers)
+		if err != nil {
+			return err
+		}
+		if *dropout >= 0 {
+			cfg.HiddenDropoutProb, cfg.AttentionProbsDropoutProb = *dropout, *dropout
+		}
+		job.Config = cfg
+	}
 	if *keepBest && *evalEvery > 0 {
 		job.Train.SelectBy = "nDCG@10"
 	}
@@ -110,4 +130,17 @@ func runTrainTeacher(args []string) error {
 	}
 	fmt.Printf("teacher model: %s/model, report: %s/teacher.json\n", *out, *out)
 	return nil
+}
+
+// resizedPreset is a preset's configuration with its width and depth changed (0 keeps either); the
+// jobs set its vocabulary size from their tokenizer.
+func resizedPreset(preset string, hidden, layers int) (*models.Config, error) {
+	cfg, err := models.NewConfig(preset, 1)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Resize(hidden, layers); err != nil {
+		return nil, fmt.Errorf("--hidden %d --layers %d: %w", hidden, layers, err)
+	}
+	return cfg, nil
 }
