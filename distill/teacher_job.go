@@ -70,6 +70,11 @@ type TeacherReport struct {
 	// BM25 and Teacher map measure names (nDCG@10, RR@10, R@100, AP) to their means.
 	BM25    map[string]float64 `json:"bm25"`
 	Teacher map[string]float64 `json:"teacher"`
+	// GainNDCG10 is the teacher's mean nDCG@10 minus BM25's over the evaluation queries, and
+	// GainP its two-sided p-value by Fisher's paired randomisation test (10,000 trials,
+	// eval.PairedRandomization).
+	GainNDCG10 float64 `json:"gain_ndcg10"`
+	GainP      float64 `json:"gain_p"`
 	// BM25Weight is the residual model's weight of BM25 (absent for a plain cross-encoder), and
 	// Network the measures of its network alone (the teacher's scores minus BM25Weight·BM25).
 	BM25Weight float64            `json:"bm25_weight,omitempty"`
@@ -148,6 +153,10 @@ func (j *TeacherJob) Run() (*models.Model, tokenizer.Tokenizer, *TeacherReport, 
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	gain, gainP, err := pairedGain(col.Qrels, teacherRun, bmRun, j.Seed)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	var network map[string]float64
 	if w := m.Config.BM25Weight; w > 0 {
 		// The network's own ranking: the teacher's scores minus the BM25 term.
@@ -169,7 +178,7 @@ func (j *TeacherJob) Run() (*models.Model, tokenizer.Tokenizer, *TeacherReport, 
 	rep := &TeacherReport{
 		Dataset: col.Name, Queries: len(col.Queries), RerankDepth: k, BM25: bmMeasures, Teacher: teacherMeasures,
 		TrainGroups: len(set.Train), Steps: res.Steps, TrainSecs: trainSecs,
-		BM25Weight: m.Config.BM25Weight, Network: network,
+		BM25Weight: m.Config.BM25Weight, Network: network, GainNDCG10: gain, GainP: gainP,
 	}
 	if res.BestStep >= 0 {
 		rep.BestStep, rep.BestDev = res.BestStep, res.BestEval
@@ -182,6 +191,29 @@ func (j *TeacherJob) Run() (*models.Model, tokenizer.Tokenizer, *TeacherReport, 
 		return nil, nil, nil, err
 	}
 	return m, tk, rep, nil
+}
+
+// pairedGain compares two runs' nDCG@10 query by query: the mean difference a − b and its p-value
+// by the paired randomisation test.
+func pairedGain(qrels datasets.Qrels, a, b eval.Run, seed int64) (float64, float64, error) {
+	ndcg := []eval.Measure{{Kind: eval.NDCG, Cutoff: 10}}
+	ra, err := eval.Evaluate(qrels, a, ndcg, eval.Options{})
+	if err != nil {
+		return 0, 0, err
+	}
+	rb, err := eval.Evaluate(qrels, b, ndcg, eval.Options{})
+	if err != nil {
+		return 0, 0, err
+	}
+	name := ndcg[0].String()
+	pa, pb := map[string]float64{}, map[string]float64{}
+	for q, m := range ra.PerQuery {
+		pa[q] = m[name]
+	}
+	for q, m := range rb.PerQuery {
+		pb[q] = m[name]
+	}
+	return eval.PairedRandomization(pa, pb, 10000, uint64(seed))
 }
 
 // tokenizer picks the job's tokenizer: the initial checkpoint's, a vocabulary trained on the

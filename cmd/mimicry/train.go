@@ -125,6 +125,7 @@ func runTrainTeacher(args []string) error {
 	if rep.BM25Weight > 0 {
 		fmt.Printf("  %-8s %8.4f %8.4f %8.4f   (the teacher without its %.3f·BM25 term)\n", "network", rep.Network["nDCG@10"], rep.Network["RR@10"], rep.Network["AP"], rep.BM25Weight)
 	}
+	fmt.Printf("teacher − bm25: %+.4f nDCG@10 (paired randomisation test, %d queries: p = %.3f)\n", rep.GainNDCG10, rep.Queries, rep.GainP)
 	if rep.BestStep > 0 {
 		fmt.Printf("weights of step %d (dev nDCG@10 %.4f, the best of the run)\n", rep.BestStep, rep.BestDev["nDCG@10"])
 	}

@@ -1,7 +1,9 @@
 package eval
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/mimicry-ir/mimicry/datasets"
@@ -202,5 +204,34 @@ func TestNoOverlapIsAnError(t *testing.T) {
 	qrels.Add("q1", "d1", 1)
 	if _, err := Evaluate(qrels, Run{"q2": {"d1": 1}}, DefaultMeasures(), Options{}); err == nil {
 		t.Fatal("want an error when no query is both judged and retrieved")
+	}
+}
+
+func TestPairedRandomization(t *testing.T) {
+	// A system better on every one of 12 queries: only the all-positive and all-negative sign
+	// patterns (2 of 4096) are as extreme, p ≈ 0.0005.
+	a, b := map[string]float64{}, map[string]float64{}
+	for i := range 12 {
+		q := fmt.Sprintf("q%d", i)
+		a[q], b[q] = 0.5+0.01*float64(i), 0.3
+	}
+	d, p, err := PairedRandomization(a, b, 20000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(d-0.255) > 1e-9 || p > 0.002 {
+		t.Fatalf("consistent gain: diff %g, p %g", d, p)
+	}
+	// Gains and losses that cancel: p near 1.
+	for i := range 12 {
+		q := fmt.Sprintf("q%d", i)
+		b[q] = a[q] + 0.1*float64(1-2*(i%2))
+	}
+	if d, p, _ := PairedRandomization(a, b, 20000, 1); math.Abs(d) > 1e-9 || p < 0.9 {
+		t.Fatalf("cancelling differences: diff %g, p %g", d, p)
+	}
+	delete(b, "q3")
+	if _, _, err := PairedRandomization(a, b, 100, 1); err == nil || !strings.Contains(err.Error(), "q3") {
+		t.Fatalf("missing query: %v", err)
 	}
 }
