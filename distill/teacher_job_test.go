@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/gomlx/gomlx/backends"
 	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/datasets/bm25"
 	"github.com/mimicry-ir/mimicry/datasets/negatives"
@@ -15,10 +16,10 @@ import (
 	"github.com/mimicry-ir/mimicry/models/backend"
 )
 
-// TestTeacherJobEndToEnd runs the whole teacher phase on the synthetic collection with a very small
-// model and few steps: it must write a resumable checkpoint, the HF folder and teacher.json, and a
-// second run must resume rather than retrain.
-func TestTeacherJobEndToEnd(t *testing.T) {
+// smallTeacherSetup is the synthetic collection (10 evaluation queries), the backend and a 1-layer,
+// 32-wide configuration for the teacher-job tests.
+func smallTeacherSetup(t *testing.T) (*datasets.Collection, backends.Backend, *models.Config) {
+	t.Helper()
 	col, err := datasets.Synthetic(5)
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +31,14 @@ func TestTeacherJobEndToEnd(t *testing.T) {
 	}
 	cfg := &models.Config{ModelType: "bert", HiddenSize: 32, NumHiddenLayers: 1, NumAttentionHeads: 2, IntermediateSize: 64,
 		HiddenAct: "gelu", MaxPositionEmbeddings: 64, TypeVocabSize: 2, InitializerRange: 0.02, LayerNormEps: 1e-12, DType: "float32"}
+	return col, be, cfg
+}
+
+// TestTeacherJobEndToEnd runs the whole teacher phase on the synthetic collection with a very small
+// model and few steps: it must write a resumable checkpoint, the HF folder and teacher.json, and a
+// second run must resume rather than retrain.
+func TestTeacherJobEndToEnd(t *testing.T) {
+	col, be, cfg := smallTeacherSetup(t)
 	dir := t.TempDir()
 	job := &TeacherJob{Collection: col, Backend: be, OutDir: dir, Config: cfg, Vocab: 600, Depth: 20, RerankDepth: 5, Seed: 1,
 		Train: TeacherOptions{Steps: 4, QueriesPerBatch: 2, Negatives: 2, MaxLen: 48, CheckpointEvery: 2, EvalEvery: 2, SelectBy: "nDCG@10", Quiet: true}}
@@ -59,17 +68,7 @@ func TestTeacherJobEndToEnd(t *testing.T) {
 // exported teacher scores a pair as its network's logit plus weight·BM25 — which it refuses to do
 // without the collection.
 func TestResidualTeacherWithRareMarks(t *testing.T) {
-	col, err := datasets.Synthetic(5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	col.Queries = col.Queries[:10]
-	be, err := backend.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &models.Config{ModelType: "bert", HiddenSize: 32, NumHiddenLayers: 1, NumAttentionHeads: 2, IntermediateSize: 64,
-		HiddenAct: "gelu", MaxPositionEmbeddings: 64, TypeVocabSize: 2, InitializerRange: 0.02, LayerNormEps: 1e-12, DType: "float32"}
+	col, be, cfg := smallTeacherSetup(t)
 	dir := t.TempDir()
 	job := &TeacherJob{Collection: col, Backend: be, OutDir: dir, Config: cfg, Vocab: 600, Depth: 20, RerankDepth: 20, Seed: 1,
 		MarkExactMatches: true, MarkRareDF: 0.01, BM25Residual: true,
