@@ -2,7 +2,6 @@ package distill
 
 import (
 	"fmt"
-	"github.com/mimicry-ir/mimicry/datasets/bm25"
 	"slices"
 	"sort"
 
@@ -10,6 +9,7 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/mimicry-ir/mimicry/datasets/bm25"
 	"github.com/mimicry-ir/mimicry/models"
 	"github.com/mimicry-ir/mimicry/models/tokenizer"
 )
@@ -44,9 +44,10 @@ type CrossEncoder struct {
 	NoBucketing bool
 	// Label names the scorer (default "cross-encoder").
 	Label string
-	// BM25 is the index of the collection being ranked, for a residual model (one whose
-	// models.Config.BM25Weight is positive: its score adds that weight times the pair's BM25 score);
-	// see UseCollection. Other models ignore it.
+	// BM25 is the index of the collection being ranked, which a residual model
+	// (models.Config.BM25Weight > 0: its score adds that weight times the pair's BM25 score) and a
+	// model that marks rare matches (models.Config.MarkRareDF > 0) need; see UseCollection. Other
+	// models ignore it.
 	BM25 *bm25.Index
 
 	exec *context.Exec
