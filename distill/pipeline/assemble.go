@@ -27,6 +27,9 @@ func (r *Runner) assemble(ts TrainingSetStage, teacher TeacherStage, key AnswerK
 			"vocab": cfg.Scale.Vocab, "max_len": cfg.Scale.MaxLen, "query_len": cfg.Scale.QueryLen, "doc_len": cfg.Scale.DocLen,
 			"annotated_queries": ts.AnnotatedQueries, "rerank_depth": teacher.Report.RerankDepth,
 			"teacher_lr": cfg.Scale.TeacherLR, "student_lr": cfg.Scale.StudentLR,
+			"teacher_hidden": cfg.Scale.TeacherHidden, "teacher_no_dropout": cfg.Scale.TeacherNoDropout,
+			"teacher_marks": cfg.Scale.TeacherMarks, "teacher_residual": cfg.Scale.TeacherResidual,
+			"teacher_bm25_weight": teacher.Report.BM25Weight,
 		},
 		Details: report.Details{Curves: map[string][]report.CurvePoint{}, Samples: map[string][]report.Sample{}},
 	}

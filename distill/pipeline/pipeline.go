@@ -82,6 +82,14 @@ type Scale struct {
 	TeacherSteps, ColBERTSteps, SpladeSteps int
 	// TeacherNegatives is the number of hard negatives beside the positive in a teacher step.
 	TeacherNegatives int
+	// TeacherHidden is the width of a teacher trained from scratch (0: the preset's), and
+	// TeacherNoDropout turns its dropout off.
+	TeacherHidden    int
+	TeacherNoDropout bool
+	// TeacherMarks trains the teacher on pairs whose shared words are marked, rare ones apart
+	// (distill.MarkMatches, rare: in < 1% of the documents); TeacherResidual makes its score the
+	// network's logit plus w·BM25 (distill.FitBM25Weight). README, "The teacher".
+	TeacherMarks, TeacherResidual bool
 	// StudentQueries is the number of queries per step of ColBERT; SpladeQueries of SPLADE (each
 	// with 4 passages) [StudentQueries].
 	StudentQueries, SpladeQueries int
@@ -99,21 +107,26 @@ type Scale struct {
 // CPU budget of the default run; small and base get longer training.
 func DefaultScale(preset string) Scale {
 	// The tiny default is sized by the CPU: on two cores SimpleGo trains the tiny cross-encoder at
-	// about 0.7 steps/s (8 queries × 4 passages of ≤ 64 tokens), scores about 80 pairs/s, and trains
-	// SPLADE (whose MLM head produces B×L×V logits) at about 1 step/s with 4 queries × 4 passages. So
-	// the teacher reranks BM25's top 20 (not 100) and every model trains for only ~100 steps: the
-	// default run shows the method end to end in under ten minutes, not its best numbers.
+	// about 0.7 steps/s (8 queries × 4 passages of ≤ 64 tokens; 1.3–1.5 steps/s at the teacher's
+	// width of 64), scores about 80 pairs/s, and trains SPLADE (whose MLM head produces B×L×V
+	// logits) at about 1 step/s with 4 queries × 4 passages. So the teacher reranks BM25's top 20
+	// (not 100) and every model trains for only ~100–200 steps: the default run shows the method end
+	// to end in about ten minutes, not its best numbers. The from-scratch teacher is the one README's
+	// "The teacher" measures: 64 wide, no dropout, marked matches, BM25 residual.
 	s := Scale{
 		Vocab: 2000, MaxLen: 64, QueryLen: 16, DocLen: 40,
-		TeacherSteps: 100, ColBERTSteps: 60, SpladeSteps: 50,
-		TeacherNegatives: 3, StudentQueries: 8, SpladeQueries: 4, TeacherLR: 1e-3, StudentLR: 1e-3,
+		TeacherSteps: 200, ColBERTSteps: 60, SpladeSteps: 50,
+		TeacherNegatives: 3, StudentQueries: 8, SpladeQueries: 4, TeacherLR: 2e-3, StudentLR: 1e-3,
+		TeacherHidden: 64, TeacherNoDropout: true, TeacherMarks: true, TeacherResidual: true,
 		AnnotateQueries: 300, AnnotateNegatives: 5, RerankDepth: 20,
 	}
 	switch preset {
 	case models.PresetSmall:
 		s.TeacherSteps, s.ColBERTSteps, s.SpladeSteps, s.RerankDepth = 1000, 600, 600, 100
 		s.AnnotateQueries, s.TeacherLR, s.StudentLR, s.StudentQueries = 0, 5e-4, 5e-4, 16
+		s.TeacherHidden, s.TeacherNoDropout = 0, false
 	case models.PresetBase:
+		s.TeacherHidden, s.TeacherNoDropout, s.TeacherMarks, s.TeacherResidual = 0, false, false, false
 		s.Vocab, s.MaxLen, s.QueryLen, s.DocLen = 0, 256, 32, 180
 		s.TeacherSteps, s.ColBERTSteps, s.SpladeSteps, s.RerankDepth, s.StudentQueries = 3000, 3000, 3000, 100, 32
 		s.AnnotateQueries, s.TeacherLR, s.StudentLR = 0, 2e-5, 2e-5
@@ -132,7 +145,8 @@ func WorkshopConfig(dir string) Config {
 		Scale: Scale{
 			Vocab: 2000, MaxLen: 64, QueryLen: 16, DocLen: 40,
 			TeacherSteps: 60, ColBERTSteps: 30, SpladeSteps: 30,
-			TeacherNegatives: 3, StudentQueries: 8, SpladeQueries: 4, TeacherLR: 1e-3, StudentLR: 1e-3,
+			TeacherNegatives: 3, StudentQueries: 8, SpladeQueries: 4, TeacherLR: 2e-3, StudentLR: 1e-3,
+			TeacherHidden: 64, TeacherNoDropout: true, TeacherMarks: true, TeacherResidual: true,
 			AnnotateQueries: 150, AnnotateNegatives: 5, RerankDepth: 10,
 		},
 	}

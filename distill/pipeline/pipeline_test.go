@@ -75,7 +75,8 @@ func smallConfig(dir string) Config {
 		Model: &models.Config{ModelType: "bert", HiddenSize: 32, NumHiddenLayers: 1, NumAttentionHeads: 2, IntermediateSize: 64,
 			HiddenAct: "gelu", MaxPositionEmbeddings: 48, TypeVocabSize: 2, InitializerRange: 0.02, LayerNormEps: 1e-12, DType: "float32"},
 		Scale: Scale{Vocab: 300, MaxLen: 48, QueryLen: 12, DocLen: 32, TeacherSteps: 8, ColBERTSteps: 8, SpladeSteps: 8,
-			TeacherNegatives: 2, TeacherLR: 1e-3, StudentLR: 1e-3, AnnotateNegatives: 3, RerankDepth: 20},
+			TeacherNegatives: 2, TeacherLR: 1e-3, StudentLR: 1e-3, AnnotateNegatives: 3, RerankDepth: 20,
+			TeacherMarks: true, TeacherResidual: true},
 	}
 }
 

@@ -244,9 +244,18 @@ func (r *Runner) Teacher() (*TeacherStage, error) {
 			c.MaxPositionEmbeddings = sc.MaxLen
 			modelCfg = c
 		}
+		if modelCfg != nil && cfg.Model == nil {
+			if err := modelCfg.Resize(sc.TeacherHidden, 0); err != nil {
+				return err
+			}
+			if sc.TeacherNoDropout {
+				modelCfg.HiddenDropoutProb, modelCfg.AttentionProbsDropoutProb = 0, 0
+			}
+		}
 		job := &distill.TeacherJob{
 			Collection: r.col, Backend: cfg.Backend, OutDir: r.dir(StageTeacher), Preset: cfg.Preset, Config: modelCfg,
 			Vocab: sc.Vocab, RerankDepth: sc.RerankDepth, Seed: cfg.Seed,
+			MarkExactMatches: sc.TeacherMarks, MarkRareDF: rareDF(sc.TeacherMarks), BM25Residual: sc.TeacherResidual,
 			Train: distill.TeacherOptions{
 				Steps: sc.TeacherSteps, Negatives: sc.TeacherNegatives, MaxLen: sc.MaxLen, Quiet: cfg.Quiet, OnLog: cfg.OnLog,
 				Optimizer: &train.Optimizer{LearningRate: sc.TeacherLR, WarmupSteps: sc.TeacherSteps / 10, WeightDecay: 0.01, ClipNorm: 1},
@@ -267,6 +276,14 @@ func (r *Runner) Teacher() (*TeacherStage, error) {
 		return nil
 	})
 	return teacher, err
+}
+
+// rareDF is the document fraction under which a marked teacher's shared words count as rare.
+func rareDF(marks bool) float64 {
+	if marks {
+		return 0.01
+	}
+	return 0
 }
 
 // AnswerKey runs (or recalls) stage 3: the teacher scores the positives and AnnotateNegatives hard
