@@ -23,6 +23,10 @@ var matchAnalyzer = bm25.DefaultAnalyzer()
 // "[unused1]".
 const CommonMatchMarker = "[unused1]"
 
+// DefaultMarkRareDF is the document fraction below which `mimicry train teacher --mark-matches` and
+// the pipeline's marked teacher count a shared word as rare ([MarkMatches]).
+const DefaultMarkRareDF = 0.01
+
 // MarkExactMatches marks the words that query and passage share, as MarkedBERT does (Boualili,
 // Moreno & Boughanem, "MarkedBERT: Integrating Traditional IR Cues in Pre-trained Language Models
 // for Passage Retrieval", SIGIR 2020): each word of either text that has an index term in common
@@ -82,20 +86,18 @@ func (a analyzedText) mark(other map[string]bool, rare func(string) bool) string
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		shared := false
+		marker := ""
 		for _, t := range a.terms[i] {
 			if other[t] {
-				shared = true
+				marker = CommonMatchMarker
 				if rare(t) {
-					b.WriteString(MatchMarker)
-					b.WriteByte(' ')
-					shared = false
+					marker = MatchMarker
 					break
 				}
 			}
 		}
-		if shared {
-			b.WriteString(CommonMatchMarker)
+		if marker != "" {
+			b.WriteString(marker)
 			b.WriteByte(' ')
 		}
 		b.WriteString(w)

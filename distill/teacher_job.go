@@ -272,12 +272,7 @@ func (j *TeacherJob) model(tk tokenizer.Tokenizer, bm25Weight float64) (*models.
 		if len(report.Missing) > 0 {
 			fmt.Fprintf(os.Stderr, "teacher: %d parameters not in %s are initialised fresh (e.g. %s)\n", len(report.Missing), j.Init, report.Missing[0])
 		}
-		if j.MarkExactMatches && !m.Config.MarkExactMatches {
-			m.Config.MarkExactMatches, m.Config.MarkRareDF = true, j.MarkRareDF
-		}
-		if m.Config.BM25Weight <= 0 {
-			m.Config.BM25Weight = bm25Weight
-		}
+		j.scoring(m.Config, bm25Weight)
 		return m, nil
 	}
 	preset := j.Preset
@@ -293,13 +288,19 @@ func (j *TeacherJob) model(tk tokenizer.Tokenizer, bm25Weight float64) (*models.
 		c.VocabSize = tk.VocabSize()
 		cfg = &c
 	}
+	j.scoring(cfg, bm25Weight)
+	return models.New(models.KindCrossEncoder, cfg, 0, j.Seed)
+}
+
+// scoring records how the teacher reads and scores its pairs — the job's marking and BM25 weight —
+// unless the configuration (an imported model's) already has its own.
+func (j *TeacherJob) scoring(cfg *models.Config, bm25Weight float64) {
 	if j.MarkExactMatches && !cfg.MarkExactMatches {
 		cfg.MarkExactMatches, cfg.MarkRareDF = true, j.MarkRareDF
 	}
 	if cfg.BM25Weight <= 0 {
 		cfg.BM25Weight = bm25Weight
 	}
-	return models.New(models.KindCrossEncoder, cfg, 0, j.Seed)
 }
 
 // DevRerank measures a scorer on the training set's dev groups: each group's positives and negatives

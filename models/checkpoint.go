@@ -46,8 +46,8 @@ func OpenCheckpoints(m *Model, dir string, keep int) (*Checkpoints, error) {
 		return nil, err
 	}
 	if len(steps) > 0 {
-		// Weights of one shape can be read both ways: a run that marked its pairs must not be resumed
-		// unmarked, or the other way round.
+		// Weights of one shape fit a model that reads its pairs another way (marked or not, one or two
+		// markers, with or without the BM25 term): a run must resume with the settings it began with.
 		if prev, err := LoadConfig(filepath.Join(dir, ConfigFile)); err == nil {
 			for _, f := range []struct {
 				name, flag  string

@@ -120,7 +120,7 @@ func NewConfig(preset string, vocabSize int) (*Config, error) {
 }
 
 // Resize changes a configuration's width and depth (0 keeps either): hidden size, attention heads
-// (scaled with the width, about 32 dimensions per head, dividing it), FFN size (4× the width), layers,
+// (scaled with the width, so each keeps its size, and dividing it), FFN size (4× the width), layers,
 // and — for a from-scratch configuration, whose initialisation scale is 1/√H — that scale.
 func (c *Config) Resize(hidden, layers int) error {
 	if hidden < 0 || layers < 0 {

@@ -45,7 +45,7 @@ func runTrainTeacher(args []string) error {
 	seed := fs.Int64("seed", 42, "random seed (data order, sampling, initialisation)")
 	keepBest := fs.Bool("keep-best", true, "end with the weights of the dev evaluation with the highest nDCG@10, not the last step's (needs --eval-every > 0)")
 	mark := fs.Bool("mark-matches", false, "mark the words query and passage share before tokenisation (MarkedBERT); recorded in the model's config.json")
-	rareDF := fs.Float64("mark-rare-df", 0.01, "with --mark-matches: shared words in fewer than this fraction of the documents get a marker of their own (0: one marker for all)")
+	rareDF := fs.Float64("mark-rare-df", distill.DefaultMarkRareDF, "with --mark-matches: shared words in fewer than this fraction of the documents get a marker of their own (0: one marker for all)")
 	residual := fs.Bool("bm25-residual", false, "train a residual teacher: its score is its logit plus w·BM25, w fitted on the training queries (recorded in config.json; scoring it needs the collection)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: mimicry train teacher --data <spec> --out DIR [flags]\n\n"+

@@ -255,7 +255,7 @@ func (r *Runner) Teacher() (*TeacherStage, error) {
 		job := &distill.TeacherJob{
 			Collection: r.col, Backend: cfg.Backend, OutDir: r.dir(StageTeacher), Preset: cfg.Preset, Config: modelCfg,
 			Vocab: sc.Vocab, RerankDepth: sc.RerankDepth, Seed: cfg.Seed,
-			MarkExactMatches: sc.TeacherMarks, MarkRareDF: rareDF(sc.TeacherMarks), BM25Residual: sc.TeacherResidual,
+			MarkExactMatches: sc.TeacherMarks, MarkRareDF: distill.DefaultMarkRareDF, BM25Residual: sc.TeacherResidual,
 			Train: distill.TeacherOptions{
 				Steps: sc.TeacherSteps, Negatives: sc.TeacherNegatives, MaxLen: sc.MaxLen, Quiet: cfg.Quiet, OnLog: cfg.OnLog,
 				Optimizer: &train.Optimizer{LearningRate: sc.TeacherLR, WarmupSteps: sc.TeacherSteps / 10, WeightDecay: 0.01, ClipNorm: 1},
@@ -276,14 +276,6 @@ func (r *Runner) Teacher() (*TeacherStage, error) {
 		return nil
 	})
 	return teacher, err
-}
-
-// rareDF is the document fraction under which a marked teacher's shared words count as rare.
-func rareDF(marks bool) float64 {
-	if marks {
-		return 0.01
-	}
-	return 0
 }
 
 // AnswerKey runs (or recalls) stage 3: the teacher scores the positives and AnnotateNegatives hard
