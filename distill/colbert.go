@@ -186,6 +186,10 @@ type ColBERTOptions struct {
 	Eval func(step int) (map[string]float64, error)
 	// OnLog receives each logged record (live plots).
 	OnLog func(train.Record)
+	// BM25 is the index of the collection the texts come from. A residual student (the model's
+	// Config.BM25Weight > 0, ColBERTJob.BM25Weight) needs it: its score of a pair is MaxSim plus
+	// that weight times the pair's BM25 score, in training and in every evaluation.
+	BM25 *bm25.Index
 	// EncodeBatch is the number of texts per forward pass when evaluating [DefaultBatchSize].
 	EncodeBatch int
 	// Quiet hides the progress bar.
@@ -202,6 +206,9 @@ func (o ColBERTOptions) withDefaults() (ColBERTOptions, error) {
 	}
 	if o.Tokenizer.VocabSize() != o.Model.Config.VocabSize {
 		return o, fmt.Errorf("colbert: the tokenizer has %d tokens but the model's vocab_size is %d", o.Tokenizer.VocabSize(), o.Model.Config.VocabSize)
+	}
+	if w := o.Model.Config.BM25Weight; w > 0 && o.BM25 == nil {
+		return o, fmt.Errorf("colbert: the student adds %g × BM25 to its scores (mimicry_bm25_weight) but has no BM25 index (ColBERTOptions.BM25)", w)
 	}
 	if o.Steps <= 0 {
 		return o, fmt.Errorf("colbert: number of steps must be positive, got %d", o.Steps)
@@ -330,7 +337,7 @@ func TrainColBERT(key []datasets.ScoredPair, positives datasets.Qrels, queries, 
 		}
 	}
 	enc := &ColBERTEncoder{Model: opts.Model, Tokenizer: opts.Tokenizer, Backend: opts.Backend, QueryLen: opts.QueryLen,
-		DocLen: opts.DocLen, AttendExpansion: opts.AttendExpansion, BatchSize: opts.EncodeBatch, Quiet: true}
+		DocLen: opts.DocLen, AttendExpansion: opts.AttendExpansion, BatchSize: opts.EncodeBatch, Quiet: true, BM25: opts.BM25}
 	var evalFn func(step int) (map[string]float64, error)
 	if opts.EvalEvery >= 0 && (probe != nil || opts.Eval != nil) {
 		evalFn = func(step int) (map[string]float64, error) {
@@ -370,6 +377,11 @@ func TrainColBERT(key []datasets.ScoredPair, positives datasets.Qrels, queries, 
 	if opts.RefreshEvery > 0 {
 		refresh = newColbertRefresher(opts, sampler, enc, positives, texts)
 	}
+	residual := opts.Model.Config.BM25Weight
+	mlmIn := 6 // index of the first MLM input
+	if residual > 0 {
+		mlmIn++
+	}
 	mlmRng := func(step int) *rand.Rand { return rand.New(rand.NewPCG(uint64(opts.Seed)^0x6d756c7469, uint64(step))) } // "multi"
 	batches := func(step int) ([]any, error) {
 		if refresh != nil {
@@ -402,6 +414,13 @@ func TrainColBERT(key []datasets.ScoredPair, positives datasets.Qrels, queries, 
 			return nil, err
 		}
 		in := []any{qin.IDs, qin.Mask, din.IDs, din.Mask, din.ScoreMask, tensors.FromFlatDataAndDimensions(teacher, b, m)}
+		if residual > 0 {
+			lexical, err := enc.lexicalScores(qs, ps, m)
+			if err != nil {
+				return nil, err
+			}
+			in = append(in, tensors.FromFlatDataAndDimensions(lexical, b, m))
+		}
 		if opts.MLMWeight > 0 {
 			mlm, err := colbertMLMInputs(mlmRng(step), tk, ps, m, opts.DocLen)
 			if err != nil {
@@ -425,6 +444,9 @@ func TrainColBERT(key []datasets.ScoredPair, positives datasets.Qrels, queries, 
 	lossFn := func(ctx *context.Context, step *Node, in []*Node) (*Node, []*Node) {
 		q, d := colbertBatchEmbeddings(ctx, cfg, dim, in)
 		scores := colbertTupleScores(q, d, in[4], b, m)
+		if residual > 0 {
+			scores = Add(scores, MulScalar(ConvertDType(in[6], scores.DType()), residual))
+		}
 		t := ConvertDType(in[5], scores.DType())
 		l := colbertDistillLoss(opts, scores, t)
 		pos, negs := colbertFirstAndRest(scores)
@@ -439,8 +461,8 @@ func TrainColBERT(key []datasets.ScoredPair, positives datasets.Qrels, queries, 
 			aux = Max(OneMinus(done), ScalarZero(scores.Graph(), scores.DType()))
 		}
 		if opts.MLMWeight > 0 {
-			hidden := models.BertEncoder(ctx.In("bert"), cfg, in[6], nil, in[7])
-			mlm, acc := maskedLMLoss(models.TiedMLMLogits(ctx, cfg, hidden), in[8], in[9])
+			hidden := models.BertEncoder(ctx.In("bert"), cfg, in[mlmIn], nil, in[mlmIn+1])
+			mlm, acc := maskedLMLoss(models.TiedMLMLogits(ctx, cfg, hidden), in[mlmIn+2], in[mlmIn+3])
 			l = Add(l, Mul(MulScalar(aux, opts.MLMWeight), mlm))
 			parts = append(parts, mlm, acc)
 		}
@@ -802,6 +824,7 @@ type colbertProbe struct {
 	pairs   []colbertProbePair
 	qrels   datasets.Qrels // judgements of the probe's queries that have positives
 	teacher map[string]float64
+	lexical [][]float64 // BM25 scores of the queries' candidates, for a residual student
 }
 
 type colbertProbePair struct {
@@ -890,6 +913,26 @@ func (p *colbertProbe) run(score func(q *colbertKeyQuery, i int) float64) eval.R
 	return run
 }
 
+// lexicalScores is the BM25 score of each probe query's candidates, for a residual student.
+func (p *colbertProbe) lexicalScores(enc *ColBERTEncoder) ([][]float64, error) {
+	var qs, ps []string
+	for _, q := range p.queries {
+		for _, c := range q.cands {
+			qs = append(qs, q.text)
+			ps = append(ps, p.docs[p.docIdx[c.docID]])
+		}
+	}
+	flat, err := enc.lexical(qs, ps)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]float64, len(p.queries))
+	for i, q := range p.queries {
+		out[i], flat = flat[:len(q.cands)], flat[len(q.cands):]
+	}
+	return out, nil
+}
+
 // measure encodes the probe with the student and compares its margins with the teacher's.
 func (p *colbertProbe) measure(enc *ColBERTEncoder) (map[string]float64, error) {
 	texts := make([]string, len(p.queries))
@@ -905,6 +948,12 @@ func (p *colbertProbe) measure(enc *ColBERTEncoder) (map[string]float64, error) 
 		return nil, err
 	}
 	dim := enc.Model.ColBERTDim
+	w := enc.Model.Config.BM25Weight
+	if w > 0 && p.lexical == nil {
+		if p.lexical, err = p.lexicalScores(enc); err != nil {
+			return nil, err
+		}
+	}
 	scores := make([][]float64, len(p.queries))
 	colbertParallel(len(p.queries), func(qi int) {
 		q := p.queries[qi]
@@ -912,6 +961,9 @@ func (p *colbertProbe) measure(enc *ColBERTEncoder) (map[string]float64, error) 
 		scores[qi] = make([]float64, len(q.cands))
 		for i, c := range q.cands {
 			scores[qi][i] = float64(maxSimScore(qe[qi], de[p.docIdx[c.docID]], dim, best))
+			if w > 0 {
+				scores[qi][i] += w * p.lexical[qi][i]
+			}
 		}
 	})
 	out := map[string]float64{}
@@ -1043,8 +1095,40 @@ type ColBERTEncoder struct {
 	Quiet bool
 	// Label names the scorer [colbert].
 	Label string
+	// BM25 is the index of the collection being ranked, which a residual student
+	// (Model.Config.BM25Weight > 0) needs: its score is MaxSim plus that weight times BM25.
+	BM25 *bm25.Index
 
 	exec *context.Exec
+}
+
+// BM25Weight is the weight of BM25 in the student's score: positive for a residual student
+// (MaxSim + weight·BM25), else 0.
+func (e *ColBERTEncoder) BM25Weight() float64 { return e.Model.Config.BM25Weight }
+
+// lexical returns the BM25 scores of the (query, passage) pairs in the encoder's collection.
+func (e *ColBERTEncoder) lexical(queries, passages []string) ([]float64, error) {
+	if e.BM25 == nil {
+		return nil, fmt.Errorf("colbert: the student adds %g × BM25 to its MaxSim scores (mimicry_bm25_weight) but has no BM25 index: give it the collection it ranks (ColBERTEncoder.BM25; --data on the command line)", e.BM25Weight())
+	}
+	return (&BM25Scorer{Index: e.BM25}).Score(queries, passages)
+}
+
+// lexicalScores is lexical for a training batch: queries[i] goes with passages[i·m … i·m+m−1].
+func (e *ColBERTEncoder) lexicalScores(queries, passages []string, m int) ([]float32, error) {
+	qs := make([]string, len(passages))
+	for i := range passages {
+		qs[i] = queries[i/m]
+	}
+	scores, err := e.lexical(qs, passages)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, len(scores))
+	for i, v := range scores {
+		out[i] = float32(v)
+	}
+	return out, nil
 }
 
 // Name implements Scorer.
@@ -1190,7 +1274,7 @@ func (e *ColBERTEncoder) EncodeDocs(passages []string) ([][]float32, error) {
 }
 
 // Score implements Scorer: the MaxSim score of each (query, passage) pair, each distinct text
-// encoded once.
+// encoded once (plus BM25Weight times the pair's BM25 score for a residual student).
 func (e *ColBERTEncoder) Score(queries, passages []string) ([]float64, error) {
 	if len(queries) != len(passages) {
 		return nil, fmt.Errorf("colbert: %d queries but %d passages", len(queries), len(passages))
@@ -1211,6 +1295,15 @@ func (e *ColBERTEncoder) Score(queries, passages []string) ([]float64, error) {
 		best := make([]float32, len(qe[qi[i]])/dim)
 		out[i] = float64(maxSimScore(qe[qi[i]], pe[pi[i]], dim, best))
 	})
+	if w := e.BM25Weight(); w > 0 {
+		lex, err := e.lexical(queries, passages)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			out[i] += w * lex[i]
+		}
+	}
 	return out, nil
 }
 
@@ -1390,6 +1483,11 @@ type ColBERTJob struct {
 	ExhaustiveMaxDocs int
 	// IndexDType is the storage type of the index: IndexFloat32 [default] or IndexFloat16.
 	IndexDType string
+	// BM25Weight, when positive, makes the student residual (CLEAR, Gao et al., ECIR 2021): its score
+	// of a pair is MaxSim plus BM25Weight times the pair's BM25 score, in training and retrieval, and
+	// its exported config.json records the weight (models.Config.BM25Weight). Distilling a residual
+	// teacher with the teacher's own weight leaves MaxSim to learn the teacher network's margins.
+	BM25Weight float64
 	// Seed drives everything random.
 	Seed int64
 }
@@ -1415,12 +1513,16 @@ type ColBERTReport struct {
 	BM25           map[string]float64 `json:"bm25"`
 	ColBERTRerank  map[string]float64 `json:"colbert_rerank"`
 	ColBERT        map[string]float64 `json:"colbert,omitempty"`
-	IndexDType     string             `json:"index_dtype"`
-	IndexTokens    int64              `json:"index_tokens"`
-	IndexBytes     int64              `json:"index_bytes"`
-	EncodeSecs     float64            `json:"encode_s"`
-	SearchSecs     float64            `json:"search_s,omitempty"`
-	RerankSecs     float64            `json:"rerank_s"`
+	// BM25Weight is a residual student's weight of BM25 (absent for a plain one); MaxSimRerank the
+	// measures of its MaxSim alone reranking the same candidates.
+	BM25Weight   float64            `json:"bm25_weight,omitempty"`
+	MaxSimRerank map[string]float64 `json:"maxsim_rerank,omitempty"`
+	IndexDType   string             `json:"index_dtype"`
+	IndexTokens  int64              `json:"index_tokens"`
+	IndexBytes   int64              `json:"index_bytes"`
+	EncodeSecs   float64            `json:"encode_s"`
+	SearchSecs   float64            `json:"search_s,omitempty"`
+	RerankSecs   float64            `json:"rerank_s"`
 	// OnlinePairs and OnlineSecs are what RecipeOnline's teacher scored during training, and the
 	// time it took (this process's share of a resumed run).
 	OnlinePairs int64   `json:"online_teacher_pairs,omitempty"`
@@ -1490,7 +1592,11 @@ func (j *ColBERTJob) Run() (*ColBERTEncoder, *ColBERTReport, error) {
 		}
 		selfSecs = time.Since(start).Seconds()
 	}
-	opts.Model, opts.Tokenizer, opts.Backend, opts.Seed, opts.OutDir = m, tk, j.Backend, j.Seed, j.OutDir
+	ix, err := bm25.Build(col.Docs, bm25.Config{})
+	if err != nil {
+		return nil, nil, err
+	}
+	opts.Model, opts.Tokenizer, opts.Backend, opts.Seed, opts.OutDir, opts.BM25 = m, tk, j.Backend, j.Seed, j.OutDir, ix
 	opts, err = opts.withDefaults()
 	if err != nil {
 		return nil, nil, err
@@ -1527,7 +1633,7 @@ func (j *ColBERTJob) Run() (*ColBERTEncoder, *ColBERTReport, error) {
 		}
 	}
 	enc := &ColBERTEncoder{Model: m, Tokenizer: tk, Backend: j.Backend, QueryLen: opts.QueryLen, DocLen: opts.DocLen,
-		AttendExpansion: opts.AttendExpansion, BatchSize: opts.EncodeBatch, Quiet: opts.Quiet, Label: "colbert"}
+		AttendExpansion: opts.AttendExpansion, BatchSize: opts.EncodeBatch, Quiet: opts.Quiet, Label: "colbert", BM25: ix}
 	if err := ExportColBERT(filepath.Join(j.OutDir, "model"), enc); err != nil {
 		return nil, nil, err
 	}
@@ -1552,10 +1658,6 @@ func (j *ColBERTJob) Run() (*ColBERTEncoder, *ColBERTReport, error) {
 	}
 	rep.IndexDType, rep.IndexTokens = dtype, cix.Meta.Tokens
 
-	ix, err := bm25.Build(col.Docs, bm25.Config{})
-	if err != nil {
-		return nil, nil, err
-	}
 	depth := defaultInt(j.Depth, 1000)
 	k := defaultInt(j.RerankDepth, 100)
 	rep.RerankDepth = k
@@ -1567,11 +1669,26 @@ func (j *ColBERTJob) Run() (*ColBERTEncoder, *ColBERTReport, error) {
 		return nil, nil, err
 	}
 	start = time.Now()
-	rerank, err := cix.RerankEmbeddings(col.Queries, qe, Candidates(ix, col.Queries, k))
+	bonus, err := cix.lexicalBonus(enc, col.Queries)
+	if err != nil {
+		return nil, nil, err
+	}
+	cands := Candidates(ix, col.Queries, k)
+	rerank, err := cix.rerankEmbeddings(col.Queries, qe, cands, bonus)
 	if err != nil {
 		return nil, nil, err
 	}
 	rep.RerankSecs = time.Since(start).Seconds()
+	if bonus != nil {
+		rep.BM25Weight = enc.BM25Weight()
+		maxsim, err := cix.RerankEmbeddings(col.Queries, qe, cands)
+		if err != nil {
+			return nil, nil, err
+		}
+		if rep.MaxSimRerank, err = Measure(col.Qrels, maxsim); err != nil {
+			return nil, nil, fmt.Errorf("colbert job: reranking by MaxSim alone: %w", err)
+		}
+	}
 	if rep.ColBERTRerank, err = Measure(col.Qrels, rerank); err != nil {
 		return nil, nil, fmt.Errorf("colbert job: reranking: %w", err)
 	}
@@ -1584,7 +1701,7 @@ func (j *ColBERTJob) Run() (*ColBERTEncoder, *ColBERTReport, error) {
 	}
 	if len(col.Docs) <= maxDocs {
 		start = time.Now()
-		full := cix.SearchEmbeddings(col.Queries, qe, depth)
+		full := cix.searchEmbeddings(col.Queries, qe, depth, bonus)
 		rep.SearchSecs = time.Since(start).Seconds()
 		if rep.ColBERT, err = Measure(col.Qrels, full); err != nil {
 			return nil, nil, fmt.Errorf("colbert job: exhaustive search: %w", err)
@@ -1637,6 +1754,9 @@ func (j *ColBERTJob) model(tk tokenizer.Tokenizer) (*models.Model, error) {
 		if tk.VocabSize() != m.Config.VocabSize {
 			return nil, fmt.Errorf("colbert job: the tokenizer has %d tokens but %s's vocab_size is %d", tk.VocabSize(), j.Init, m.Config.VocabSize)
 		}
+		if j.BM25Weight > 0 {
+			m.Config.BM25Weight = j.BM25Weight
+		}
 		return m, nil
 	}
 	preset := j.Preset
@@ -1652,5 +1772,6 @@ func (j *ColBERTJob) model(tk tokenizer.Tokenizer) (*models.Model, error) {
 		c.VocabSize = tk.VocabSize()
 		cfg = &c
 	}
+	cfg.BM25Weight = max(j.BM25Weight, 0)
 	return models.New(models.KindColBERT, cfg, dim, j.Seed)
 }

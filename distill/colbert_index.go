@@ -548,23 +548,67 @@ func (ix *ColBERTIndex) encodeQueries(enc *ColBERTEncoder, queries []datasets.Qu
 }
 
 // SearchExhaustive scores every query against every document (plain-Go MaxSim, parallel over
-// documents) and keeps each query's top k (all documents when k ≤ 0).
+// documents) and keeps each query's top k (all documents when k ≤ 0). A residual student's score
+// (enc.BM25Weight() > 0) adds its weight times BM25 before the top k are taken.
 func (ix *ColBERTIndex) SearchExhaustive(enc *ColBERTEncoder, queries []datasets.Query, k int) (eval.Run, error) {
 	qe, err := ix.encodeQueries(enc, queries)
 	if err != nil {
 		return nil, err
 	}
-	return ix.SearchEmbeddings(queries, qe, k), nil
+	bonus, err := ix.lexicalBonus(enc, queries)
+	if err != nil {
+		return nil, err
+	}
+	return ix.searchEmbeddings(queries, qe, k, bonus), nil
 }
 
-// SearchEmbeddings is SearchExhaustive for queries already encoded (qe[i] goes with queries[i]).
+// SearchEmbeddings is SearchExhaustive for queries already encoded (qe[i] goes with queries[i]),
+// by MaxSim alone.
 func (ix *ColBERTIndex) SearchEmbeddings(queries []datasets.Query, qe [][]float32, k int) eval.Run {
+	return ix.searchEmbeddings(queries, qe, k, nil)
+}
+
+// lexicalBonus is, for a residual student, each query's BM25Weight·BM25 score of every document
+// BM25 matches, keyed by position in the index; nil for a plain student.
+func (ix *ColBERTIndex) lexicalBonus(enc *ColBERTEncoder, queries []datasets.Query) ([]map[int]float32, error) {
+	w := enc.BM25Weight()
+	if w <= 0 {
+		return nil, nil
+	}
+	if enc.BM25 == nil {
+		_, err := enc.lexical(nil, nil)
+		return nil, err
+	}
+	pos := make(map[string]int, ix.Len())
+	for i, id := range ix.DocIDs {
+		pos[id] = i
+	}
+	hits := enc.BM25.SearchBatch(queries, enc.BM25.Len())
+	out := make([]map[int]float32, len(queries))
+	for i, q := range queries {
+		out[i] = make(map[int]float32, len(hits[q.ID]))
+		for _, h := range hits[q.ID] {
+			if p, ok := pos[h.DocID]; ok {
+				out[i][p] = float32(w * h.Score)
+			}
+		}
+	}
+	return out, nil
+}
+
+// searchEmbeddings keeps each query's top k by MaxSim plus bonus[i] (when bonus is not nil).
+func (ix *ColBERTIndex) searchEmbeddings(queries []datasets.Query, qe [][]float32, k int, bonus []map[int]float32) eval.Run {
 	if k <= 0 || k > ix.Len() {
 		k = ix.Len()
 	}
 	run := eval.Run{}
 	for i, q := range queries {
 		scores := ix.ScoreQuery(qe[i])
+		if bonus != nil {
+			for d, b := range bonus[i] {
+				scores[d] += b
+			}
+		}
 		h := make(colbertTopHeap, 0, k+1)
 		for d, s := range scores {
 			sd := colbertHit{d, s}
@@ -585,17 +629,28 @@ func (ix *ColBERTIndex) SearchEmbeddings(queries []datasets.Query, qe [][]float3
 }
 
 // Rerank scores each query's candidates (document ids, e.g. BM25's top k from Candidates) against
-// the index, in parallel over queries. A candidate missing from the index is an error naming it.
+// the index, in parallel over queries; a residual student adds its weight times BM25. A candidate
+// missing from the index is an error naming it.
 func (ix *ColBERTIndex) Rerank(enc *ColBERTEncoder, queries []datasets.Query, candidates map[string][]string) (eval.Run, error) {
 	qe, err := ix.encodeQueries(enc, queries)
 	if err != nil {
 		return nil, err
 	}
-	return ix.RerankEmbeddings(queries, qe, candidates)
+	bonus, err := ix.lexicalBonus(enc, queries)
+	if err != nil {
+		return nil, err
+	}
+	return ix.rerankEmbeddings(queries, qe, candidates, bonus)
 }
 
-// RerankEmbeddings is Rerank for queries already encoded (qe[i] goes with queries[i]).
+// RerankEmbeddings is Rerank for queries already encoded (qe[i] goes with queries[i]), by MaxSim
+// alone.
 func (ix *ColBERTIndex) RerankEmbeddings(queries []datasets.Query, qe [][]float32, candidates map[string][]string) (eval.Run, error) {
+	return ix.rerankEmbeddings(queries, qe, candidates, nil)
+}
+
+// rerankEmbeddings scores the candidates by MaxSim plus bonus[i] (when bonus is not nil).
+func (ix *ColBERTIndex) rerankEmbeddings(queries []datasets.Query, qe [][]float32, candidates map[string][]string, bonus []map[int]float32) (eval.Run, error) {
 	pos := make(map[string]int, ix.Len())
 	for i, id := range ix.DocIDs {
 		pos[id] = i
@@ -613,7 +668,11 @@ func (ix *ColBERTIndex) RerankEmbeddings(queries []datasets.Query, qe [][]float3
 		best := make([]float32, len(qe[i])/dim)
 		docs := map[string]float64{}
 		for _, did := range candidates[queries[i].ID] {
-			docs[did] = float64(maxSimScore(qe[i], ix.Doc(pos[did]), dim, best))
+			s := maxSimScore(qe[i], ix.Doc(pos[did]), dim, best)
+			if bonus != nil {
+				s += bonus[i][pos[did]]
+			}
+			docs[did] = float64(s)
 		}
 		results[i] = docs
 	})

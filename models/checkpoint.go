@@ -58,7 +58,7 @@ func OpenCheckpoints(m *Model, dir string, keep int) (*Checkpoints, error) {
 				{"mimicry_bm25_weight", "--bm25-residual", prev.BM25Weight, m.Config.BM25Weight},
 			} {
 				if f.prev != f.model {
-					return nil, fmt.Errorf("checkpoints in %s come from a model with %s = %v, this one has %v: resume with the same setting (mimicry train teacher %s) or use another directory",
+					return nil, fmt.Errorf("checkpoints in %s come from a model with %s = %v, this one has %v: resume with the same setting (%s) or use another directory",
 						dir, f.name, f.prev, f.model, f.flag)
 				}
 			}

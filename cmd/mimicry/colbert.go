@@ -77,6 +77,8 @@ func runTrainColBERT(args []string) error {
 	mlmWeight := fs.Float64("mlm-weight", 0, "multi-task: weight of the masked-language-model loss (0 with --recipe multitask: 0.5)")
 	inBatch := fs.Float64("inbatch-weight", 0, "multi-task: weight of the in-batch contrastive loss (0 with --recipe multitask: 0.5)")
 	schedule := fs.String("schedule", "", "multi-task: constant or linear-decay weights (default: linear-decay with --recipe multitask)")
+	residual := fs.Bool("bm25-residual", false, "a residual student: its score is MaxSim + w·BM25, w the residual teacher's (found through the key's meta) or --bm25-weight")
+	bm25Weight := fs.Float64("bm25-weight", 0, "with --bm25-residual: this weight of BM25 instead of the teacher's")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: mimicry train colbert --data <spec> --answer-key FILE --out DIR [flags]\n\n"+
 			"Distils the teacher's answer key into a ColBERT student: each step draws (query, p1, p2) tuples — a judged\n"+
@@ -93,7 +95,10 @@ func runTrainColBERT(args []string) error {
 			"fixed-margin (no teacher: margins regressed on --fixed-margin), online (the --teacher cross-encoder scores\n"+
 			"every batch; --refresh-every adds negatives the student retrieves itself), self (a student with twice the\n"+
 			"layers learns the key first and re-annotates it for this one, in DIR/self_teacher), multitask (Margin-MSE\n"+
-			"+ masked-language modelling + in-batch contrastive, --mlm-weight, --inbatch-weight, --schedule).\n\nFlags:\n")
+			"+ masked-language modelling + in-batch contrastive, --mlm-weight, --inbatch-weight, --schedule).\n\n"+
+			"--bm25-residual makes the student's score MaxSim + w·BM25 (CLEAR's residual), in training and retrieval;\n"+
+			"with a residual teacher (train teacher --bm25-residual) and its w, MaxSim learns the margins of the\n"+
+			"teacher's network, not BM25's.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -152,6 +157,16 @@ func runTrainColBERT(args []string) error {
 	}
 	if *heldOut == 0 {
 		job.Train.HeldOutFraction = -1
+	}
+	switch {
+	case *bm25Weight < 0 || (*bm25Weight > 0 && !*residual):
+		return errors.New("--bm25-weight must be positive and goes with --bm25-residual")
+	case *bm25Weight > 0:
+		job.BM25Weight = *bm25Weight
+	case *residual:
+		if job.BM25Weight, err = teacherBM25Weight(*keyPath, meta, *tokDir); err != nil {
+			return err
+		}
 	}
 	if *fp16 {
 		job.IndexDType = distill.IndexFloat16
@@ -222,6 +237,12 @@ func runTrainColBERT(args []string) error {
 			name string
 			m    map[string]float64
 		}{"colbert (exhaustive)", rep.ColBERT})
+	}
+	if rep.MaxSimRerank != nil {
+		rows = append(rows, struct {
+			name string
+			m    map[string]float64
+		}{fmt.Sprintf("  MaxSim alone (− %.3f·BM25)", rep.BM25Weight), rep.MaxSimRerank})
 	}
 	for _, row := range rows {
 		fmt.Printf("  %-22s %8.4f %8.4f %8.4f %8.4f\n", row.name, row.m["nDCG@10"], row.m["RR@10"], row.m["R@100"], row.m["AP"])
@@ -313,6 +334,26 @@ func teacherTokenizer(keyPath string, meta *datasets.AnswerKeyMeta, tokDir strin
 	}
 	return nil, "", fmt.Errorf("%s (%s) but no folder with its tokenizer%s was found (looked in %s): give --tokenizer DIR (the teacher's model folder) or --vocab N",
 		what, datasets.AnswerKeyMetaPath(keyPath), digestNote(digests), strings.Join(append(looked, names...), ", "))
+}
+
+// teacherBM25Weight returns the BM25 weight of the residual teacher that wrote the answer key, read
+// from the config.json of the folder teacherTokenizer finds (or of tokDir).
+func teacherBM25Weight(keyPath string, meta *datasets.AnswerKeyMeta, tokDir string) (float64, error) {
+	_, dir, err := teacherTokenizer(keyPath, meta, tokDir)
+	if err != nil {
+		return 0, fmt.Errorf("--bm25-residual takes the teacher's weight of BM25, but: %w (or give --bm25-weight W)", err)
+	}
+	for _, d := range []string{dir, filepath.Join(dir, "model")} {
+		cfg, err := models.LoadConfig(filepath.Join(d, models.ConfigFile))
+		if err != nil {
+			continue
+		}
+		if cfg.BM25Weight <= 0 {
+			return 0, fmt.Errorf("--bm25-residual: the teacher in %s is not residual (its %s has no mimicry_bm25_weight); give --bm25-weight W", d, models.ConfigFile)
+		}
+		return cfg.BM25Weight, nil
+	}
+	return 0, fmt.Errorf("--bm25-residual: %s has no readable %s to take the teacher's weight of BM25 from; give --bm25-weight W", dir, models.ConfigFile)
 }
 
 func digestNote(d []string) string {
@@ -439,19 +480,25 @@ func colbertRun(c *datasets.Collection, label string, o colbertRunOptions) (eval
 		fmt.Fprintf(os.Stderr, "retrieve: %s: %d documents encoded into %d token embeddings in %v\n", label, ix.Len(), ix.Meta.Tokens, time.Since(start).Round(time.Millisecond))
 	}
 	start = time.Now()
+	var bix *bm25.Index
+	if o.RerankBM25 > 0 || enc.BM25Weight() > 0 {
+		if bix, err = bm25.Build(c.Docs, bm25.Config{}); err != nil {
+			return nil, err
+		}
+		enc.BM25 = bix
+	}
 	var run eval.Run
 	mode := "exhaustive MaxSim"
 	if o.RerankBM25 > 0 {
-		bix, err := bm25.Build(c.Docs, bm25.Config{})
-		if err != nil {
-			return nil, err
-		}
 		if run, err = ix.Rerank(enc, c.Queries, distill.Candidates(bix, c.Queries, o.RerankBM25)); err != nil {
 			return nil, err
 		}
 		mode = fmt.Sprintf("MaxSim reranking of BM25's top %d", o.RerankBM25)
 	} else if run, err = ix.SearchExhaustive(enc, c.Queries, o.K); err != nil {
 		return nil, err
+	}
+	if w := enc.BM25Weight(); w > 0 {
+		mode += fmt.Sprintf(" + %.3f·BM25 (a residual student)", w)
 	}
 	fmt.Fprintf(os.Stderr, "retrieve: %s: %d queries, %s, in %v\n", label, len(c.Queries), mode, time.Since(start).Round(time.Millisecond))
 	return run, nil

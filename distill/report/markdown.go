@@ -12,8 +12,10 @@ var tableRows = []struct{ system, label string }{
 	{SystemTeacher, "Teacher: cross-encoder reranking BM25's top k"},
 	{SystemColBERT, "ColBERT, Margin-MSE, reranking BM25's top k"},
 	{SystemColBERTHardLabels, "ColBERT, hard labels only (ablation), reranking"},
-	{SystemColBERT + FullSearchSuffix, "ColBERT, Margin-MSE, full-corpus MaxSim"},
-	{SystemColBERTHardLabels + FullSearchSuffix, "ColBERT, hard labels, full-corpus MaxSim"},
+	{SystemColBERT + MaxSimSuffix, "ColBERT, Margin-MSE, its MaxSim alone (no BM25 term), reranking"},
+	{SystemColBERTHardLabels + MaxSimSuffix, "ColBERT, hard labels, its MaxSim alone, reranking"},
+	{SystemColBERT + FullSearchSuffix, "ColBERT, Margin-MSE, full-corpus search"},
+	{SystemColBERTHardLabels + FullSearchSuffix, "ColBERT, hard labels, full-corpus search"},
 	{SystemSplade, "SPLADE, score MSE + FLOPS (default λ), inverted index"},
 	{SystemSpladeLambda0, "SPLADE, score MSE, λ = 0, inverted index"},
 	{SystemColBERTKL, "ColBERT, listwise KL (frontier), reranking"},
@@ -39,7 +41,15 @@ func Markdown(r *Report, figs []Figure) string {
 	w("## Method\n\n")
 	w("A cross-encoder teacher, fine-tuned on BM25 hard negatives, scored every (query, passage) pair of the training set once, offline: the answer key (%d pairs). ", r.Dataset.AnswerKeyPairs)
 	w("A ColBERT student learnt the teacher's margins between passages with Margin-MSE, ((s(p1) − s(p2)) − (t(p1) − t(p2)))², and a SPLADE student regressed the teacher's scores with MSE plus a FLOPS penalty that keeps its vectors sparse. ")
-	w("An ablation trained the same ColBERT on the same tuples with the judged positive as the only label.\n\n")
+	w("An ablation trained the same ColBERT on the same tuples with the judged positive as the only label.")
+	if wt, _ := r.Settings["teacher_bm25_weight"].(float64); wt > 0 {
+		w(" The teacher's score was its network's logit plus %.3f·BM25 (a residual teacher)", wt)
+		if res, _ := r.Settings["student_residual"].(bool); res {
+			w("; the ColBERT students scored MaxSim plus the same %.3f·BM25, so that MaxSim learnt the margins of the teacher's network, not BM25's (CLEAR's residual, Gao et al., ECIR 2021)", wt)
+		}
+		w(".")
+	}
+	w("\n\n")
 
 	w("## Results\n\n")
 	w("| System | nDCG@10 | RR@10 | R@100 | AP | nDCG@10 / teacher |\n|---|---:|---:|---:|---:|---:|\n")

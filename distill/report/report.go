@@ -37,6 +37,10 @@ const (
 // ("colbert_full"); the plain name is the student reranking the teacher's BM25 candidates.
 const FullSearchSuffix = "_full"
 
+// MaxSimSuffix marks a residual ColBERT student's MaxSim term alone, reranking the same candidates
+// without its w·BM25 term ("colbert_maxsim").
+const MaxSimSuffix = "_maxsim"
+
 // Report is report.json.
 type Report struct {
 	// Dataset describes the collection.
