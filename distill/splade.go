@@ -528,6 +528,11 @@ type SpladeJob struct {
 	// on the corpus and training queries for that many steps (MLMWarmup, in OutDir/mlm), so that its
 	// MLM head starts out lexical — the start SPLADE gets from a pre-trained BERT.
 	MLMSteps int
+	// LexicalInit starts a from-scratch student (no Init) as a bag of words (models.LexicalInit):
+	// every token activates its own vocabulary entry, with the decoder bias at −LexicalThreshold
+	// [models.DefaultLexicalThreshold]. Without it, a random MLM head's vectors are dense noise.
+	LexicalInit      bool
+	LexicalThreshold float64
 	// Train configures the distillation; its Model, Tokenizer, Backend, Seed and OutDir are filled in.
 	Train SpladeOptions
 	// Index configures the inverted index.
@@ -602,6 +607,11 @@ func (j *SpladeJob) Run() (*models.Model, tokenizer.Tokenizer, *SparseIndex, *Sp
 		return nil, nil, nil, nil, err
 	}
 	opts := j.Train
+	if j.LexicalInit && j.Init == "" {
+		if err := models.LexicalInit(m, j.Backend, cmp.Or(j.LexicalThreshold, models.DefaultLexicalThreshold)); err != nil {
+			return nil, nil, nil, nil, err
+		}
+	}
 	if j.MLMSteps > 0 && j.Init == "" {
 		if err := j.mlmWarmup(m, tk); err != nil {
 			return nil, nil, nil, nil, err
@@ -651,6 +661,13 @@ func (j *SpladeJob) Run() (*models.Model, tokenizer.Tokenizer, *SparseIndex, *Sp
 		return nil, nil, nil, nil, err
 	}
 	measures, err := Measure(col.Qrels, run)
+	if err != nil && spladeRetrievedNothing(run) {
+		// A collapsed student (the guards off) finds no document for any query: it scores 0.
+		measures, err = map[string]float64{}, nil
+		for _, m := range eval.DefaultMeasures() {
+			measures[m.String()] = 0
+		}
+	}
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -688,6 +705,16 @@ func (j *SpladeJob) Run() (*models.Model, tokenizer.Tokenizer, *SparseIndex, *Sp
 		return nil, nil, nil, nil, err
 	}
 	return m, tk, ix, rep, nil
+}
+
+// spladeRetrievedNothing reports whether no query of run has a document.
+func spladeRetrievedNothing(run eval.Run) bool {
+	for _, docs := range run {
+		if len(docs) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // tokenizer picks the job's tokenizer (see SpladeJob.Tokenizer).

@@ -12,6 +12,7 @@ import (
 	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/distill"
 	"github.com/mimicry-ir/mimicry/distill/train"
+	"github.com/mimicry-ir/mimicry/models"
 	"github.com/mimicry-ir/mimicry/models/backend"
 	"github.com/mimicry-ir/mimicry/models/tokenizer"
 )
@@ -51,6 +52,8 @@ func runTrainSplade(args []string) error {
 	depth := fs.Int("depth", 1000, "documents retrieved per evaluation query")
 	sweep := fs.Bool("sweep", false, "also train one student per λ_d (0, the default and spread around --lambda-d) and write DIR/sweep.json")
 	sweepList := fs.String("sweep-lambdas", "", "comma-separated λ_d values for --sweep (0 and the default are always added)")
+	lexical := fs.Bool("lexical-init", true, "start a from-scratch student as a bag of words (each token activates its own vocabulary entry; models.LexicalInit); false: random MLM head")
+	threshold := fs.Float64("lexical-threshold", models.DefaultLexicalThreshold, "with --lexical-init: the decoder bias −τ that leaves only a token's own entry active")
 	noGuard := fs.Bool("no-guard", false, "do not stop when the vectors collapse to zero or stay dense (the report warns instead)")
 	logEvery := fs.Int("log-every", 10, "log the loss parts and sparsity every so many steps")
 	ckptEvery := fs.Int("checkpoint-every", 50, "save a checkpoint every so many steps")
@@ -128,7 +131,7 @@ func runTrainSplade(args []string) error {
 		Collection: col, AnswerKey: key, OutDir: *out, Preset: *preset, Init: *initDir, Vocab: *vocab,
 		Index:  distill.SparseIndexOptions{Bits: *bits, MaxDocTerms: *docTerms},
 		Search: distill.SparseSearchOptions{MaxQueryTerms: *queryTerms},
-		Depth:  *depth, Seed: *seed,
+		Depth:  *depth, Seed: *seed, LexicalInit: *lexical, LexicalThreshold: *threshold,
 		Train: distill.SpladeOptions{
 			Steps: *steps, QueriesPerBatch: *queries, PassagesPerQuery: *perQuery,
 			LambdaQ: *lambdaQ, LambdaD: *lambdaD, Regularizer: *reg, SparsityWarmup: *warmup, RawScores: !*standardize,
