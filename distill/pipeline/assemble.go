@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 
@@ -27,9 +28,10 @@ func (r *Runner) assemble(ts TrainingSetStage, teacher TeacherStage, key AnswerK
 			"vocab": cfg.Scale.Vocab, "max_len": cfg.Scale.MaxLen, "query_len": cfg.Scale.QueryLen, "doc_len": cfg.Scale.DocLen,
 			"annotated_queries": ts.AnnotatedQueries, "rerank_depth": teacher.Report.RerankDepth,
 			"teacher_lr": cfg.Scale.TeacherLR, "student_lr": cfg.Scale.StudentLR,
+			"splade_lr": cmp.Or(cfg.Scale.SpladeLR, cfg.Scale.StudentLR), "splade_lexical_init": cfg.Scale.SpladeLexicalInit,
 			"teacher_hidden": cfg.Scale.TeacherHidden, "teacher_no_dropout": cfg.Scale.TeacherNoDropout,
 			"teacher_marks": cfg.Scale.TeacherMarks, "teacher_residual": cfg.Scale.TeacherResidual,
-			"teacher_bm25_weight": teacher.Report.BM25Weight,
+			"teacher_bm25_weight": teacher.Report.BM25Weight, "student_residual": cfg.Scale.StudentResidual,
 		},
 		Details: report.Details{Curves: map[string][]report.CurvePoint{}, Samples: map[string][]report.Sample{}},
 	}
@@ -45,6 +47,9 @@ func (r *Runner) assemble(ts TrainingSetStage, teacher TeacherStage, key AnswerK
 		rep.Systems[name] = st.Report.ColBERTRerank
 		if len(st.Report.ColBERT) > 0 {
 			rep.Systems[name+report.FullSearchSuffix] = st.Report.ColBERT
+		}
+		if len(st.Report.MaxSimRerank) > 0 {
+			rep.Systems[name+report.MaxSimSuffix] = st.Report.MaxSimRerank
 		}
 		if err := r.curve(rep, name, name); err != nil {
 			return nil, err

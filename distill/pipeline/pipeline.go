@@ -90,11 +90,18 @@ type Scale struct {
 	// (distill.MarkMatches, rare: in < 1% of the documents); TeacherResidual makes its score the
 	// network's logit plus w·BM25 (distill.FitBM25Weight). README, "The teacher".
 	TeacherMarks, TeacherResidual bool
+	// StudentResidual gives the ColBERT students the residual teacher's BM25 term: their score is
+	// MaxSim + w·BM25 with the teacher's w (distill.ColBERTJob.BM25Weight), so MaxSim learns the
+	// margins of the teacher's network rather than BM25's. Ignored when the teacher is not residual.
+	StudentResidual bool
 	// StudentQueries is the number of queries per step of ColBERT; SpladeQueries of SPLADE (each
 	// with 4 passages) [StudentQueries].
 	StudentQueries, SpladeQueries int
-	// TeacherLR, StudentLR are the peak learning rates of AdamW.
-	TeacherLR, StudentLR float64
+	// TeacherLR, StudentLR are the peak learning rates of AdamW; SpladeLR SPLADE's [StudentLR].
+	TeacherLR, StudentLR, SpladeLR float64
+	// SpladeLexicalInit starts the SPLADE students as bags of words (models.LexicalInit) instead of
+	// a random MLM head, whose vectors are dense noise that a few dozen steps do not make rank.
+	SpladeLexicalInit bool
 	// AnnotateQueries caps the training queries whose candidates are annotated (0: all).
 	AnnotateQueries int
 	// AnnotateNegatives is the number of BM25 negatives annotated per query, beside its positives.
@@ -117,7 +124,8 @@ func DefaultScale(preset string) Scale {
 		Vocab: 2000, MaxLen: 64, QueryLen: 16, DocLen: 40,
 		TeacherSteps: 200, ColBERTSteps: 60, SpladeSteps: 50,
 		TeacherNegatives: 3, StudentQueries: 8, SpladeQueries: 4, TeacherLR: 2e-3, StudentLR: 1e-3,
-		TeacherHidden: 64, TeacherNoDropout: true, TeacherMarks: true, TeacherResidual: true,
+		SpladeLR: 1e-4, SpladeLexicalInit: true,
+		TeacherHidden: 64, TeacherNoDropout: true, TeacherMarks: true, TeacherResidual: true, StudentResidual: true,
 		AnnotateQueries: 300, AnnotateNegatives: 5, RerankDepth: 20,
 	}
 	switch preset {
@@ -126,7 +134,7 @@ func DefaultScale(preset string) Scale {
 		s.AnnotateQueries, s.TeacherLR, s.StudentLR, s.StudentQueries = 0, 5e-4, 5e-4, 16
 		s.TeacherHidden, s.TeacherNoDropout = 0, false
 	case models.PresetBase:
-		s.TeacherHidden, s.TeacherNoDropout, s.TeacherMarks, s.TeacherResidual = 0, false, false, false
+		s.TeacherHidden, s.TeacherNoDropout, s.TeacherMarks, s.TeacherResidual, s.StudentResidual = 0, false, false, false, false
 		s.Vocab, s.MaxLen, s.QueryLen, s.DocLen = 0, 256, 32, 180
 		s.TeacherSteps, s.ColBERTSteps, s.SpladeSteps, s.RerankDepth, s.StudentQueries = 3000, 3000, 3000, 100, 32
 		s.AnnotateQueries, s.TeacherLR, s.StudentLR = 0, 2e-5, 2e-5
@@ -146,7 +154,8 @@ func WorkshopConfig(dir string) Config {
 			Vocab: 2000, MaxLen: 64, QueryLen: 16, DocLen: 40,
 			TeacherSteps: 60, ColBERTSteps: 30, SpladeSteps: 30,
 			TeacherNegatives: 3, StudentQueries: 8, SpladeQueries: 4, TeacherLR: 2e-3, StudentLR: 1e-3,
-			TeacherHidden: 64, TeacherNoDropout: true, TeacherMarks: true, TeacherResidual: true,
+			SpladeLR: 1e-4, SpladeLexicalInit: true,
+			TeacherHidden: 64, TeacherNoDropout: true, TeacherMarks: true, TeacherResidual: true, StudentResidual: true,
 			AnnotateQueries: 150, AnnotateNegatives: 5, RerankDepth: 10,
 		},
 	}

@@ -76,7 +76,7 @@ func smallConfig(dir string) Config {
 			HiddenAct: "gelu", MaxPositionEmbeddings: 48, TypeVocabSize: 2, InitializerRange: 0.02, LayerNormEps: 1e-12, DType: "float32"},
 		Scale: Scale{Vocab: 300, MaxLen: 48, QueryLen: 12, DocLen: 32, TeacherSteps: 8, ColBERTSteps: 8, SpladeSteps: 8,
 			TeacherNegatives: 2, TeacherLR: 1e-3, StudentLR: 1e-3, AnnotateNegatives: 3, RerankDepth: 20,
-			TeacherMarks: true, TeacherResidual: true},
+			TeacherMarks: true, TeacherResidual: true, StudentResidual: true, SpladeLexicalInit: true},
 	}
 }
 
@@ -131,6 +131,12 @@ func TestPipelineEndToEnd(t *testing.T) {
 			if v, ok := m[k]; !ok || !(v >= 0 && v <= 1) {
 				t.Fatalf("%s %s = %v", s, k, v)
 			}
+		}
+	}
+	// The residual students' MaxSim alone is reported beside them.
+	for _, s := range []string{report.SystemColBERT, report.SystemColBERTHardLabels} {
+		if _, ok := rep.Systems[s+report.MaxSimSuffix]; !ok {
+			t.Errorf("report lacks %s%s (the residual student's MaxSim alone)", s, report.MaxSimSuffix)
 		}
 	}
 	for _, k := range []string{"avg_doc_active", "avg_query_active", "flops"} {

@@ -399,9 +399,18 @@ func (r *Runner) colbert(name, recipe, loss string) (*ColBERTStage, error) {
 		return nil, err
 	}
 	cfg, sc := r.cfg, r.cfg.Scale
+	var residual float64
+	if sc.StudentResidual {
+		teacher, err := r.Teacher()
+		if err != nil {
+			return nil, err
+		}
+		residual = teacher.Report.BM25Weight
+	}
 	st := &ColBERTStage{}
 	err = r.stage(name, st, func() error {
 		job := &distill.ColBERTJob{
+			BM25Weight: residual,
 			Collection: r.col, Key: answerKey, KeyMeta: keyMeta, Backend: cfg.Backend, OutDir: r.dir(name),
 			Preset: cfg.Preset, Config: studentCfg, Tokenizer: tk, RerankDepth: sc.RerankDepth, Seed: cfg.Seed, Recipe: recipe,
 			Train: distill.ColBERTOptions{
@@ -452,11 +461,11 @@ func (r *Runner) spladeJob(stage string, lambdaQ, lambdaD float64) (distill.Spla
 	cfg, sc := r.cfg, r.cfg.Scale
 	return distill.SpladeJob{
 		Collection: r.col, AnswerKey: answerKey, Backend: cfg.Backend, OutDir: r.dir(stage), Tokenizer: tk,
-		Preset: cfg.Preset, Config: studentCfg, Seed: cfg.Seed,
+		Preset: cfg.Preset, Config: studentCfg, Seed: cfg.Seed, LexicalInit: sc.SpladeLexicalInit,
 		Train: distill.SpladeOptions{
 			Steps: sc.SpladeSteps, QueriesPerBatch: cmp.Or(sc.SpladeQueries, sc.StudentQueries), LambdaQ: lambdaQ, LambdaD: lambdaD, QueryMaxLen: sc.QueryLen, DocMaxLen: sc.DocLen,
 			Quiet: cfg.Quiet, Guard: distill.SpladeGuard{Off: true}, OnLog: cfg.OnLog,
-			Optimizer: &train.Optimizer{LearningRate: sc.StudentLR, WarmupSteps: sc.SpladeSteps / 10, WeightDecay: 0.01, ClipNorm: 1},
+			Optimizer: &train.Optimizer{LearningRate: cmp.Or(sc.SpladeLR, sc.StudentLR), WarmupSteps: sc.SpladeSteps / 10, WeightDecay: 0.01, ClipNorm: 1},
 		},
 	}, nil
 }
