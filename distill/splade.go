@@ -310,18 +310,6 @@ func TrainSPLADE(key []datasets.ScoredPair, queries, texts map[string]string, op
 		dv := models.SpladeVectors(ctx, cfg, in[3], in[4], in[5]) // [nq·m, V]
 		student := Reshape(Einsum("qv,qmv->qm", qv, Reshape(dv, nq, m, vocab)), nq*m)
 		teacher := ConvertDType(in[6], student.DType())
-		if spladeExperimentPerQuery {
-			st2 := Reshape(student, nq, m)
-			te2 := Reshape(teacher, nq, m)
-			if spec.standardize {
-				te2 = losses.Standardize(te2)
-			}
-			st2 = Sub(st2, ReduceAndKeep(st2, ReduceMean, -1))
-			te2 = Sub(te2, ReduceAndKeep(te2, ReduceMean, -1))
-			s2 := spec
-			s2.standardize = false
-			return s2.loss(step, qv, dv, Reshape(st2, nq*m), Reshape(te2, nq*m))
-		}
 		return spec.loss(step, qv, dv, student, teacher)
 	}
 	onLog := func(rec train.Record) {
@@ -346,8 +334,6 @@ func TrainSPLADE(key []datasets.ScoredPair, queries, texts map[string]string, op
 	}
 	return res, err
 }
-
-var spladeExperimentPerQuery = os.Getenv("MIMICRY_SPLADE_PERQUERY") != ""
 
 // spladeLossSpec is the SPLADE loss's configuration.
 type spladeLossSpec struct {

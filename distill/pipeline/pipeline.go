@@ -47,8 +47,8 @@ type Config struct {
 	// OutDir receives the stages' folders, report.json, report.md and figures/ [runs/pipeline].
 	OutDir string `json:"-"`
 	// SpladeSweep trains SPLADE students over DefaultSweep's λ_d values (λ = 0 and the default
-	// are always trained).
-	SpladeSweep bool
+	// are always trained). It only adds a stage, so a finished run may be resumed with it turned on.
+	SpladeSweep bool `json:"-"`
 	// SweepLambdas are the λ_d values of the sweep [distill.SpladeSweepLambdas(distill.DefaultLambdaD)];
 	// λ = 0 and the default are always added.
 	SweepLambdas []float64 `json:",omitempty"`

@@ -303,3 +303,22 @@ wait:
 		t.Fatalf("the resumed run differs from an uninterrupted one:\n%v\n%v", metrics(resumed), metrics(fresh))
 	}
 }
+
+// TestSweepAndFrontierOnlyAddStages: turning --splade-sweep or --frontier on for a finished run's
+// folder is allowed (they only add stages); any setting that changes a stage is refused.
+func TestSweepAndFrontierOnlyAddStages(t *testing.T) {
+	cfg := Config{Data: "synthetic", Preset: "tiny", Seed: 1, OutDir: t.TempDir(), Scale: DefaultScale("tiny")}
+	if err := cfg.checkSettings(); err != nil {
+		t.Fatal(err)
+	}
+	more := cfg
+	more.SpladeSweep, more.Frontier = true, true
+	if err := more.checkSettings(); err != nil {
+		t.Fatalf("adding the sweep and the frontier was refused: %v", err)
+	}
+	other := more
+	other.Scale.SpladeSteps++
+	if err := other.checkSettings(); err == nil || !strings.Contains(err.Error(), "Scale was") {
+		t.Fatalf("want a settings conflict, got %v", err)
+	}
+}

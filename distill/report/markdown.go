@@ -49,6 +49,9 @@ func Markdown(r *Report, figs []Figure) string {
 		}
 		w(".")
 	}
+	if li, _ := r.Settings["splade_lexical_init"].(bool); li {
+		w(" The SPLADE students started as bags of words (each token activating its own vocabulary entry, models.LexicalInit), not from a random MLM head.")
+	}
 	w("\n\n")
 
 	w("## Results\n\n")

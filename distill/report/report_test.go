@@ -33,7 +33,7 @@ func TestWriteAndRead(t *testing.T) {
 			SystemSplade: {"nDCG@10": 0.6, "avg_doc_active": 12, "avg_query_active": 5, "flops": 1.5},
 		},
 		SpladeSweep: []SweepPoint{{LambdaD: 0, AvgDocActive: 40, NDCG10: 0.62}, {LambdaD: 0.001, AvgDocActive: 12, NDCG10: 0.6}},
-		Settings:    map[string]any{"rerank_depth": 20},
+		Settings:    map[string]any{"rerank_depth": 20, "teacher_bm25_weight": 1.25, "student_residual": true, "splade_lexical_init": true},
 		Details: Details{
 			Curves:  map[string][]CurvePoint{"teacher": {{Step: 10, Loss: 1.4}, {Step: 20, Loss: 1.1}}},
 			Samples: map[string][]Sample{SystemColBERT: {{QueryID: "a", Positive: true, Teacher: 2, Student: 1}, {QueryID: "a", Teacher: 0, Student: 0.5}, {QueryID: "a", Teacher: 1, Student: 0.2}}},
@@ -47,7 +47,8 @@ func TestWriteAndRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| ColBERT, Margin-MSE, reranking BM25's top 20 | 0.7200 |", "| 90% |", "12.0 active terms per document", "figures/splade_tradeoff.svg"} {
+	for _, want := range []string{"| ColBERT, Margin-MSE, reranking BM25's top 20 | 0.7200 |", "| 90% |", "12.0 active terms per document", "figures/splade_tradeoff.svg",
+		"the ColBERT students scored MaxSim plus the same 1.250·BM25", "started as bags of words"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q:\n%s", want, md)
 		}
