@@ -550,7 +550,7 @@ func TestSpladeExperiment(t *testing.T) {
 		}
 		for _, l := range lambdas {
 			opts := f.options(nil, steps)
-			opts.LambdaQ, opts.LambdaD, opts.RawScores = 3*l, l, raw
+			opts.LambdaQ, opts.LambdaD, opts.Standardize = 3*l, l, !raw
 			opts.LogEvery = 50
 			opts.Guard.Off = true
 			opts.QueriesPerBatch, opts.PassagesPerQuery = 8, 4

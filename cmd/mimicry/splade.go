@@ -39,9 +39,10 @@ func runTrainSplade(args []string) error {
 	lambdaQ := fs.Float64("lambda-q", distill.DefaultLambdaQ, "sparsity weight λ_q of the query vectors")
 	lambdaD := fs.Float64("lambda-d", distill.DefaultLambdaD, "sparsity weight λ_d of the document vectors")
 	reg := fs.String("regularizer", distill.RegFLOPS, "sparsity penalty: flops (Σ_j mean_j², SPLADE's) or l1")
-	standardize := fs.Bool("standardize", true, "standardise the teacher's scores per batch (z-scores), so λ means the same for any teacher; --standardize=false fits the raw scores")
+	standardize := fs.Bool("standardize", false, "fit the teacher's scores standardised per batch (z-scores), so that λ means the same for any teacher; default: the raw scores, which rank better (README, \"The SPLADE student\")")
 	warmup := fs.Int("sparsity-warmup", 0, "steps T of the quadratic warm-up λ·min(1,t/T)² (0: a third of --steps; -1: none)")
-	lr := fs.Float64("lr", 1e-3, "peak learning rate (AdamW; linear warm-up over 10% of the steps, then linear decay)")
+	lr := fs.Float64("lr", 1e-4, "peak learning rate (AdamW; linear warm-up over 10% of the steps, then linear decay); above 1e-4 a from-scratch student loses its bag-of-words start within 50 steps")
+	biasLR := fs.Float64("term-bias-lr", 0, "multiplier of the learning rate of the MLM decoder bias, one activation threshold per vocabulary term (0: distill.DefaultTermBiasLR for a --lexical-init start, 1 otherwise)")
 	queries := fs.Int("queries-per-batch", 8, "queries per step")
 	perQuery := fs.Int("passages-per-query", 4, "scored passages per query and step")
 	qLen := fs.Int("query-max-len", tokenizer.QueryMaxLen, "query length limit in tokens")
@@ -123,6 +124,9 @@ func runTrainSplade(args []string) error {
 	if len(key) == 0 {
 		return fmt.Errorf("%s: the answer key is empty", *keyPath)
 	}
+	if !(*biasLR >= 0) {
+		return fmt.Errorf("--term-bias-lr must be ≥ 0 (0: the default), got %v", *biasLR)
+	}
 	col, err := datasets.Load(*data)
 	if err != nil {
 		return err
@@ -134,10 +138,11 @@ func runTrainSplade(args []string) error {
 		Depth:  *depth, Seed: *seed, LexicalInit: *lexical, LexicalThreshold: *threshold,
 		Train: distill.SpladeOptions{
 			Steps: *steps, QueriesPerBatch: *queries, PassagesPerQuery: *perQuery,
-			LambdaQ: *lambdaQ, LambdaD: *lambdaD, Regularizer: *reg, SparsityWarmup: *warmup, RawScores: !*standardize,
+			LambdaQ: *lambdaQ, LambdaD: *lambdaD, Regularizer: *reg, SparsityWarmup: *warmup, Standardize: *standardize,
 			QueryMaxLen: *qLen, DocMaxLen: *dLen,
-			Optimizer: &train.Optimizer{LearningRate: *lr, WarmupSteps: *steps / 10, WeightDecay: 0.01, ClipNorm: 1},
-			LogEvery:  *logEvery, CheckpointEvery: *ckptEvery, Guard: distill.SpladeGuard{Off: *noGuard}, Quiet: *quiet,
+			Optimizer: &train.Optimizer{LearningRate: *lr, WarmupSteps: *steps / 10, WeightDecay: 0.01, ClipNorm: 1,
+				LRMultipliers: map[string]float64{models.SpladeTermBias: spladeTermBiasLR(*biasLR, *lexical && *initDir == "")}},
+			LogEvery: *logEvery, CheckpointEvery: *ckptEvery, Guard: distill.SpladeGuard{Off: *noGuard}, Quiet: *quiet,
 		},
 	}
 	switch {
@@ -265,4 +270,16 @@ func spladeTeacherTokenizer(keyPath string, meta *datasets.AnswerKeyMeta) (*toke
 		return nil, "", fmt.Errorf("the answer key's tokenizer (%s) matches none of %s: %s", meta.Tokenizer, strings.Join(tried, ", "), hint)
 	}
 	return nil, "", fmt.Errorf("cannot find the folder of the answer key's teacher %q (looked beside %s): %s", meta.Teacher, keyPath, hint)
+}
+
+// spladeTermBiasLR is the learning-rate multiplier of the decoder bias: flag when set, else
+// distill.DefaultTermBiasLR for a bag-of-words start and 1 for any other.
+func spladeTermBiasLR(flag float64, bagOfWords bool) float64 {
+	switch {
+	case flag > 0:
+		return flag
+	case bagOfWords:
+		return distill.DefaultTermBiasLR
+	}
+	return 1
 }

@@ -102,6 +102,9 @@ type Scale struct {
 	// SpladeLexicalInit starts the SPLADE students as bags of words (models.LexicalInit) instead of
 	// a random MLM head, whose vectors are dense noise that a few dozen steps do not make rank.
 	SpladeLexicalInit bool
+	// SpladeTermBiasLR multiplies the learning rate of the SPLADE students' decoder bias, their
+	// per-term thresholds (distill.DefaultTermBiasLR) [1].
+	SpladeTermBiasLR float64
 	// AnnotateQueries caps the training queries whose candidates are annotated (0: all).
 	AnnotateQueries int
 	// AnnotateNegatives is the number of BM25 negatives annotated per query, beside its positives.
@@ -122,9 +125,9 @@ func DefaultScale(preset string) Scale {
 	// "The teacher" measures: 64 wide, no dropout, marked matches, BM25 residual.
 	s := Scale{
 		Vocab: 2000, MaxLen: 64, QueryLen: 16, DocLen: 40,
-		TeacherSteps: 200, ColBERTSteps: 60, SpladeSteps: 50,
+		TeacherSteps: 200, ColBERTSteps: 60, SpladeSteps: 200,
 		TeacherNegatives: 3, StudentQueries: 8, SpladeQueries: 4, TeacherLR: 2e-3, StudentLR: 1e-3,
-		SpladeLR: 1e-4, SpladeLexicalInit: true,
+		SpladeLR: 1e-4, SpladeLexicalInit: true, SpladeTermBiasLR: distill.DefaultTermBiasLR,
 		TeacherHidden: 64, TeacherNoDropout: true, TeacherMarks: true, TeacherResidual: true, StudentResidual: true,
 		AnnotateQueries: 300, AnnotateNegatives: 5, RerankDepth: 20,
 	}
@@ -154,7 +157,7 @@ func WorkshopConfig(dir string) Config {
 			Vocab: 2000, MaxLen: 64, QueryLen: 16, DocLen: 40,
 			TeacherSteps: 60, ColBERTSteps: 30, SpladeSteps: 30,
 			TeacherNegatives: 3, StudentQueries: 8, SpladeQueries: 4, TeacherLR: 2e-3, StudentLR: 1e-3,
-			SpladeLR: 1e-4, SpladeLexicalInit: true,
+			SpladeLR: 1e-4, SpladeLexicalInit: true, SpladeTermBiasLR: distill.DefaultTermBiasLR,
 			TeacherHidden: 64, TeacherNoDropout: true, TeacherMarks: true, TeacherResidual: true, StudentResidual: true,
 			AnnotateQueries: 150, AnnotateNegatives: 5, RerankDepth: 10,
 		},

@@ -465,7 +465,8 @@ func (r *Runner) spladeJob(stage string, lambdaQ, lambdaD float64) (distill.Spla
 		Train: distill.SpladeOptions{
 			Steps: sc.SpladeSteps, QueriesPerBatch: cmp.Or(sc.SpladeQueries, sc.StudentQueries), LambdaQ: lambdaQ, LambdaD: lambdaD, QueryMaxLen: sc.QueryLen, DocMaxLen: sc.DocLen,
 			Quiet: cfg.Quiet, Guard: distill.SpladeGuard{Off: true}, OnLog: cfg.OnLog,
-			Optimizer: &train.Optimizer{LearningRate: cmp.Or(sc.SpladeLR, sc.StudentLR), WarmupSteps: sc.SpladeSteps / 10, WeightDecay: 0.01, ClipNorm: 1},
+			Optimizer: &train.Optimizer{LearningRate: cmp.Or(sc.SpladeLR, sc.StudentLR), WarmupSteps: sc.SpladeSteps / 10, WeightDecay: 0.01, ClipNorm: 1,
+				LRMultipliers: map[string]float64{models.SpladeTermBias: cmp.Or(sc.SpladeTermBiasLR, 1)}},
 		},
 	}, nil
 }

@@ -259,3 +259,47 @@ func TestSelectByKeepsBestStep(t *testing.T) {
 		t.Fatalf("missing measure: %v", err)
 	}
 }
+
+// TestLRMultipliers: a multiplier scales the update of the parameter it names, and only that one.
+func TestLRMultipliers(t *testing.T) {
+	deltas := func(mult map[string]float64) map[string][]float32 {
+		m := tinyModel(t, 3)
+		tr := newTrainer(t, m, "", 1)
+		if err := m.Materialize(tr.Backend); err != nil {
+			t.Fatal(err)
+		}
+		before := params(t, m)
+		tr.Config.Optimizer = Optimizer{LearningRate: 1e-3, TotalSteps: 100, LRMultipliers: mult}
+		if _, err := tr.Run(); err != nil {
+			t.Fatal(err)
+		}
+		after := params(t, m)
+		out := map[string][]float32{}
+		for k, v := range after {
+			d := make([]float32, len(v))
+			for i := range v {
+				d[i] = v[i] - before[k][i]
+			}
+			out[k] = d
+		}
+		return out
+	}
+	plain, scaled := deltas(nil), deltas(map[string]float64{"classifier/bias": 10})
+	if len(plain["classifier.bias"]) == 0 {
+		t.Fatalf("no classifier.bias among %d parameters", len(plain))
+	}
+	for name, d := range plain {
+		for i := range d {
+			want := d[i]
+			if name == "classifier.bias" {
+				want *= 10
+			}
+			if diff := math.Abs(float64(scaled[name][i] - want)); diff > 1e-6+1e-3*math.Abs(float64(want)) {
+				t.Fatalf("%s[%d]: update %g with the multiplier, %g without", name, i, scaled[name][i], d[i])
+			}
+		}
+	}
+	if plain["classifier.bias"][0] == 0 {
+		t.Fatal("the classifier bias did not move")
+	}
+}

@@ -34,6 +34,11 @@ type Optimizer struct {
 	Beta1, Beta2, Epsilon float64
 	// ClipNorm caps the global L2 norm of the gradients (no clipping when <= 0).
 	ClipNorm float64
+	// LRMultipliers scales the learning rate of single parameters, by their path under the model
+	// scope (e.g. "cls/predictions/bias"): Adam moves every coordinate by about the learning rate
+	// per step whatever its scale, so a parameter that must travel far (a bias of a few units beside
+	// weights of 0.1) needs a larger rate than the rest.
+	LRMultipliers map[string]float64 `json:",omitempty"`
 }
 
 // LearningRateAt returns the scheduled learning rate at 1-based step t.
@@ -141,7 +146,11 @@ func (o *Optimizer) UpdateGraph(ctx *context.Context, loss *Node) StepResult {
 		if o.WeightDecay > 0 && v.Shape().Rank() >= 2 {
 			upd = Add(upd, MulScalar(w, o.WeightDecay))
 		}
-		newW := Sub(w, Mul(ConvertDType(lr, vd), upd))
+		rate := ConvertDType(lr, vd)
+		if f, ok := o.LRMultipliers[strings.TrimPrefix(v.Scope()+"/", prefix+"/")+v.Name()]; ok {
+			rate = MulScalar(rate, f)
+		}
+		newW := Sub(w, Mul(rate, upd))
 		v.SetValueGraph(Where(finite, newW, w))
 		mVar.SetValueGraph(Where(finite, m, mVar.ValueGraph(g)))
 		vVar.SetValueGraph(Where(finite, s, vVar.ValueGraph(g)))
