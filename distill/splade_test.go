@@ -388,10 +388,15 @@ func TestSpladeJobEndToEnd(t *testing.T) {
 	opts := f.options(nil, 30)
 	opts.LambdaQ, opts.LambdaD = DefaultLambdaQ, DefaultLambdaD
 	opts.CheckpointEvery = 10
-	// 30 steps are too few for the default λ to sparsify anything; the guards have their own tests.
+	// A from-scratch student as the command line trains one: a bag-of-words start (τ = 2, as this
+	// 32-wide model's own-token logits stand out less than the tiny preset's) whose term thresholds
+	// learn fast.
+	opts.Optimizer = &train.Optimizer{LearningRate: 1e-4, WarmupSteps: 3, ClipNorm: 1,
+		LRMultipliers: map[string]float64{models.SpladeTermBias: DefaultTermBiasLR}}
+	// The guards have their own tests.
 	opts.Guard.Off = true
 	job := &SpladeJob{Collection: f.col, AnswerKey: f.key, Backend: f.be, OutDir: dir, Tokenizer: f.tk, Config: tinySpladeConfig(),
-		Train: opts, Depth: 100, Seed: 4}
+		Train: opts, Depth: 100, Seed: 4, LexicalInit: true, LexicalThreshold: 2}
 	m, _, ix, rep, err := job.Run()
 	if err != nil {
 		t.Fatal(err)
