@@ -37,8 +37,9 @@ const (
 )
 
 // Default sparsity weights of TrainSPLADE (see SpladeOptions.LambdaQ and LambdaD), chosen on the
-// synthetic collection so that a tiny model keeps tens of terms per document; SPLADE v2 (Formal et al. 2021) uses λ_q = 3e-4, λ_d = 1e-4 with BERT-base on MS MARCO,
-// where the scores and vectors have other scales. Queries get the larger weight: they are encoded at
+// synthetic collection so that a tiny model keeps tens of terms per document; SPLADE v2 (Formal et
+// al. 2021) uses λ_q = 3e-4, λ_d = 1e-4 with BERT-base on MS MARCO, where the scores and vectors
+// have other scales. Queries get the larger weight: they are encoded at
 // search time, and their terms multiply the work of every document.
 const (
 	DefaultLambdaQ = 3e-3

@@ -103,11 +103,11 @@ func SpladeVectors(ctx *context.Context, cfg *Config, ids, tokenTypes, mask *Nod
 	return ReduceMax(weights, 1)
 }
 
-// SpladeTermBias is the path, under the model scope, of the MLM decoder's bias: one value per
-// vocabulary term, added to that term's logit at every position. In a SPLADE model it is the term's
-// activation threshold, the parameter through which term weighting (an IDF) is learnt most directly
-// (see train.Optimizer.LRMultipliers).
-const SpladeTermBias = "cls/predictions/bias"
+// SpladeTermBias is the name of the MLM decoder's bias: one value per vocabulary term, added to
+// that term's logit at every position. In a SPLADE model it is the term's activation threshold, the
+// parameter through which term weighting (an IDF) is learnt most directly (see
+// train.Optimizer.LRMultipliers).
+const SpladeTermBias = "cls.predictions.bias"
 
 // MLMLogits is BERT's masked-language-model head (HF BertForMaskedLM's `cls.predictions`): dense +
 // activation + LayerNorm, then a decoder tied to the word-embedding table plus a bias. hidden is

@@ -113,6 +113,10 @@ func (m *Model) SetParam(name string, value *tensors.Tensor) error {
 	return v.SetValue(value)
 }
 
+// ParamName is the Hugging Face name of a model parameter's variable (the names of Params,
+// SetParam and ParamShapes), e.g. "cls.predictions.bias".
+func ParamName(v *context.Variable) string { return hfName(v) }
+
 // hfName turns a variable's scope and name back into its Hugging Face name.
 func hfName(v *context.Variable) string {
 	rel := strings.TrimPrefix(v.Scope(), "/"+ModelScope)

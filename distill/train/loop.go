@@ -141,6 +141,16 @@ func (t *Trainer) Run() (*Result, error) {
 		opt.TotalSteps = cfg.Steps
 	}
 	m := t.Model
+	shapes := models.ParamShapes(m.Config, m.Kind, m.ColBERTDim)
+	for name, f := range opt.LRMultipliers {
+		if _, ok := shapes[name]; !ok {
+			return nil, fmt.Errorf("%s: the optimizer scales the learning rate of %q, which the %s model does not have (names are Hugging Face's, e.g. %q)",
+				cfg.Name, name, m.Kind, models.SpladeTermBias)
+		}
+		if !(f >= 0) || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("%s: learning-rate multiplier of %q must be finite and ≥ 0, got %v", cfg.Name, name, f)
+		}
+	}
 	if err := m.Materialize(t.Backend); err != nil {
 		return nil, err
 	}

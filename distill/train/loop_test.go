@@ -284,7 +284,7 @@ func TestLRMultipliers(t *testing.T) {
 		}
 		return out
 	}
-	plain, scaled := deltas(nil), deltas(map[string]float64{"classifier/bias": 10})
+	plain, scaled := deltas(nil), deltas(map[string]float64{"classifier.bias": 10})
 	if len(plain["classifier.bias"]) == 0 {
 		t.Fatalf("no classifier.bias among %d parameters", len(plain))
 	}
@@ -301,5 +301,11 @@ func TestLRMultipliers(t *testing.T) {
 	}
 	if plain["classifier.bias"][0] == 0 {
 		t.Fatal("the classifier bias did not move")
+	}
+	// A name the model does not have is refused before training.
+	tr := newTrainer(t, tinyModel(t, 3), "", 1)
+	tr.Config.Optimizer.LRMultipliers = map[string]float64{"cls/predictions/bias": 10}
+	if _, err := tr.Run(); err == nil || !strings.Contains(err.Error(), `"cls/predictions/bias", which the cross-encoder model does not have`) {
+		t.Fatalf("want an unknown-parameter error, got %v", err)
 	}
 }

@@ -34,10 +34,11 @@ type Optimizer struct {
 	Beta1, Beta2, Epsilon float64
 	// ClipNorm caps the global L2 norm of the gradients (no clipping when <= 0).
 	ClipNorm float64
-	// LRMultipliers scales the learning rate of single parameters, by their path under the model
-	// scope (e.g. "cls/predictions/bias"): Adam moves every coordinate by about the learning rate
-	// per step whatever its scale, so a parameter that must travel far (a bias of a few units beside
-	// weights of 0.1) needs a larger rate than the rest.
+	// LRMultipliers scales the learning rate of single parameters, by Hugging Face name (e.g.
+	// models.SpladeTermBias, "cls.predictions.bias"): Adam moves every coordinate by about the
+	// learning rate per step whatever its scale, so a parameter that must travel far (a bias of a
+	// few units beside weights of 0.1) needs a larger rate than the rest. Trainer.Run refuses a name
+	// the model does not have.
 	LRMultipliers map[string]float64 `json:",omitempty"`
 }
 
@@ -147,7 +148,7 @@ func (o *Optimizer) UpdateGraph(ctx *context.Context, loss *Node) StepResult {
 			upd = Add(upd, MulScalar(w, o.WeightDecay))
 		}
 		rate := ConvertDType(lr, vd)
-		if f, ok := o.LRMultipliers[strings.TrimPrefix(v.Scope()+"/", prefix+"/")+v.Name()]; ok {
+		if f, ok := o.LRMultipliers[models.ParamName(v)]; ok {
 			rate = MulScalar(rate, f)
 		}
 		newW := Sub(w, Mul(rate, upd))
