@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -293,10 +294,7 @@ func TrainSPLADE(key []datasets.ScoredPair, queries, texts map[string]string, op
 	if err != nil {
 		return nil, err
 	}
-	opt := train.Optimizer{LearningRate: 2e-4, WarmupSteps: opts.Steps / 10, WeightDecay: 0.01, ClipNorm: 1}
-	if opts.Optimizer != nil {
-		opt = *opts.Optimizer
-	}
+	opt := spladeOptimizer(opts)
 	cfg := opts.Model.Config
 	tk := opts.Tokenizer
 	vocab := cfg.VocabSize
@@ -346,6 +344,31 @@ func TrainSPLADE(key []datasets.ScoredPair, queries, texts map[string]string, op
 		return res, guardErr
 	}
 	return res, err
+}
+
+// spladeOptimizer is opts.Optimizer, or TrainSPLADE's default for opts.Steps.
+func spladeOptimizer(opts SpladeOptions) train.Optimizer {
+	if opts.Optimizer != nil {
+		return *opts.Optimizer
+	}
+	return train.Optimizer{LearningRate: 2e-4, WarmupSteps: opts.Steps / 10, WeightDecay: 0.01, ClipNorm: 1}
+}
+
+// withTermBiasLR returns opts with the decoder bias's learning rate multiplied by DefaultTermBiasLR,
+// unless its optimizer already names a multiplier for that bias (the caller's map is not changed).
+func withTermBiasLR(opts SpladeOptions) SpladeOptions {
+	opt := spladeOptimizer(opts)
+	if _, ok := opt.LRMultipliers[models.SpladeTermBias]; ok {
+		return opts
+	}
+	mult := maps.Clone(opt.LRMultipliers)
+	if mult == nil {
+		mult = map[string]float64{}
+	}
+	mult[models.SpladeTermBias] = DefaultTermBiasLR
+	opt.LRMultipliers = mult
+	opts.Optimizer = &opt
+	return opts
 }
 
 // spladeLossSpec is the SPLADE loss's configuration.
@@ -530,6 +553,8 @@ type SpladeJob struct {
 	// LexicalInit starts a from-scratch student (no Init) as a bag of words (models.LexicalInit):
 	// every token activates its own vocabulary entry, with the decoder bias at −LexicalThreshold
 	// [models.DefaultLexicalThreshold]. Without it, a random MLM head's vectors are dense noise.
+	// Such a student learns its decoder bias DefaultTermBiasLR times faster than the rest, unless
+	// Train.Optimizer's LRMultipliers names models.SpladeTermBias itself.
 	LexicalInit      bool
 	LexicalThreshold float64
 	// Train configures the distillation; its Model, Tokenizer, Backend, Seed and OutDir are filled in.
@@ -610,6 +635,7 @@ func (j *SpladeJob) Run() (*models.Model, tokenizer.Tokenizer, *SparseIndex, *Sp
 		if err := models.LexicalInit(m, j.Backend, cmp.Or(j.LexicalThreshold, models.DefaultLexicalThreshold)); err != nil {
 			return nil, nil, nil, nil, err
 		}
+		opts = withTermBiasLR(opts)
 	}
 	if j.MLMSteps > 0 && j.Init == "" {
 		if err := j.mlmWarmup(m, tk); err != nil {

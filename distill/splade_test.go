@@ -390,9 +390,8 @@ func TestSpladeJobEndToEnd(t *testing.T) {
 	opts.CheckpointEvery = 10
 	// A from-scratch student as the command line trains one: a bag-of-words start (τ = 2, as this
 	// 32-wide model's own-token logits stand out less than the tiny preset's) whose term thresholds
-	// learn fast.
-	opts.Optimizer = &train.Optimizer{LearningRate: 1e-4, WarmupSteps: 3, ClipNorm: 1,
-		LRMultipliers: map[string]float64{models.SpladeTermBias: DefaultTermBiasLR}}
+	// learn fast (the job's default for that start).
+	opts.Optimizer = &train.Optimizer{LearningRate: 1e-4, WarmupSteps: 3, ClipNorm: 1}
 	// The guards have their own tests.
 	opts.Guard.Off = true
 	job := &SpladeJob{Collection: f.col, AnswerKey: f.key, Backend: f.be, OutDir: dir, Tokenizer: f.tk, Config: tinySpladeConfig(),
@@ -616,4 +615,24 @@ func pearsonForTest(x, y []float64) float64 {
 		return 0
 	}
 	return sxy / math.Sqrt(sxx*syy)
+}
+
+// TestWithTermBiasLR: a bag-of-words student gets DefaultTermBiasLR on its decoder bias unless the
+// caller names a multiplier for it; the caller's optimizer is not changed.
+func TestWithTermBiasLR(t *testing.T) {
+	caller := &train.Optimizer{LearningRate: 1e-4, LRMultipliers: map[string]float64{"bert.pooler.dense.bias": 2}}
+	got := withTermBiasLR(SpladeOptions{Optimizer: caller})
+	if got.Optimizer.LRMultipliers[models.SpladeTermBias] != DefaultTermBiasLR || got.Optimizer.LRMultipliers["bert.pooler.dense.bias"] != 2 {
+		t.Fatalf("multipliers %v", got.Optimizer.LRMultipliers)
+	}
+	if _, ok := caller.LRMultipliers[models.SpladeTermBias]; ok {
+		t.Fatal("the caller's map was changed")
+	}
+	own := &train.Optimizer{LRMultipliers: map[string]float64{models.SpladeTermBias: 1}}
+	if got := withTermBiasLR(SpladeOptions{Optimizer: own}); got.Optimizer.LRMultipliers[models.SpladeTermBias] != 1 {
+		t.Fatalf("an explicit multiplier was overridden: %v", got.Optimizer.LRMultipliers)
+	}
+	if got := withTermBiasLR(SpladeOptions{Steps: 50}); got.Optimizer.LearningRate != 2e-4 || got.Optimizer.LRMultipliers[models.SpladeTermBias] != DefaultTermBiasLR {
+		t.Fatalf("default optimizer %+v", got.Optimizer)
+	}
 }

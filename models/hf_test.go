@@ -64,7 +64,7 @@ func TestParamShapesMatchGraph(t *testing.T) {
 		got := map[string][]int{}
 		for v := range ctx.IterVariables() {
 			if strings.HasPrefix(v.Scope(), "/"+ModelScope) {
-				got[hfName(v)] = v.Shape().Dimensions
+				got[ParamName(v)] = v.Shape().Dimensions
 			}
 		}
 		want := ParamShapes(cfg, kind, 4)

@@ -93,7 +93,7 @@ func LexicalInit(m *Model, backend backends.Backend, threshold float64) error {
 			return 0
 		}, h, h),
 		"cls.predictions.transform.dense.bias": filled(h, zero, h),
-		"cls.predictions.bias":                 filled(v, func(int) float64 { return -threshold * sigma }, v),
+		SpladeTermBias:                         filled(v, func(int) float64 { return -threshold * sigma }, v),
 	}
 	for l := range cfg.NumHiddenLayers {
 		set[fmt.Sprintf("bert.encoder.layer.%d.attention.output.dense.weight", l)] = filled(h*h, zero, h, h)

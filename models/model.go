@@ -85,13 +85,13 @@ func (m *Model) Params() (map[string]*tensors.Tensor, error) {
 			continue
 		}
 		if !v.HasValue() {
-			return nil, fmt.Errorf("parameter %s has no value yet: call Materialize first", hfName(v))
+			return nil, fmt.Errorf("parameter %s has no value yet: call Materialize first", ParamName(v))
 		}
 		t, err := v.Value()
 		if err != nil {
-			return nil, fmt.Errorf("parameter %s: %w", hfName(v), err)
+			return nil, fmt.Errorf("parameter %s: %w", ParamName(v), err)
 		}
-		out[hfName(v)] = t
+		out[ParamName(v)] = t
 	}
 	return out, nil
 }
@@ -115,10 +115,7 @@ func (m *Model) SetParam(name string, value *tensors.Tensor) error {
 
 // ParamName is the Hugging Face name of a model parameter's variable (the names of Params,
 // SetParam and ParamShapes), e.g. "cls.predictions.bias".
-func ParamName(v *context.Variable) string { return hfName(v) }
-
-// hfName turns a variable's scope and name back into its Hugging Face name.
-func hfName(v *context.Variable) string {
+func ParamName(v *context.Variable) string {
 	rel := strings.TrimPrefix(v.Scope(), "/"+ModelScope)
 	rel = strings.TrimPrefix(rel, "/")
 	if rel == "" {

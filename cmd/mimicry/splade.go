@@ -140,10 +140,12 @@ func runTrainSplade(args []string) error {
 			Steps: *steps, QueriesPerBatch: *queries, PassagesPerQuery: *perQuery,
 			LambdaQ: *lambdaQ, LambdaD: *lambdaD, Regularizer: *reg, SparsityWarmup: *warmup, Standardize: *standardize,
 			QueryMaxLen: *qLen, DocMaxLen: *dLen,
-			Optimizer: &train.Optimizer{LearningRate: *lr, WarmupSteps: *steps / 10, WeightDecay: 0.01, ClipNorm: 1,
-				LRMultipliers: map[string]float64{models.SpladeTermBias: spladeTermBiasLR(*biasLR, *lexical && *initDir == "")}},
-			LogEvery: *logEvery, CheckpointEvery: *ckptEvery, Guard: distill.SpladeGuard{Off: *noGuard}, Quiet: *quiet,
+			Optimizer: &train.Optimizer{LearningRate: *lr, WarmupSteps: *steps / 10, WeightDecay: 0.01, ClipNorm: 1},
+			LogEvery:  *logEvery, CheckpointEvery: *ckptEvery, Guard: distill.SpladeGuard{Off: *noGuard}, Quiet: *quiet,
 		},
+	}
+	if *biasLR > 0 {
+		job.Train.Optimizer.LRMultipliers = map[string]float64{models.SpladeTermBias: *biasLR}
 	}
 	switch {
 	case *tokDir != "":
@@ -270,16 +272,4 @@ func spladeTeacherTokenizer(keyPath string, meta *datasets.AnswerKeyMeta) (*toke
 		return nil, "", fmt.Errorf("the answer key's tokenizer (%s) matches none of %s: %s", meta.Tokenizer, strings.Join(tried, ", "), hint)
 	}
 	return nil, "", fmt.Errorf("cannot find the folder of the answer key's teacher %q (looked beside %s): %s", meta.Teacher, keyPath, hint)
-}
-
-// spladeTermBiasLR is the learning-rate multiplier of the decoder bias: flag when set, else
-// distill.DefaultTermBiasLR for a bag-of-words start and 1 for any other.
-func spladeTermBiasLR(flag float64, bagOfWords bool) float64 {
-	switch {
-	case flag > 0:
-		return flag
-	case bagOfWords:
-		return distill.DefaultTermBiasLR
-	}
-	return 1
 }
