@@ -52,3 +52,14 @@ type Collection struct {
 	// TrainQrels are the judgements of TrainQueries.
 	TrainQrels Qrels
 }
+
+// QueryTexts maps the ids of the collection's queries, training and evaluation, to their texts.
+func (c *Collection) QueryTexts() map[string]string {
+	out := make(map[string]string, len(c.Queries)+len(c.TrainQueries))
+	for _, qs := range [][]Query{c.TrainQueries, c.Queries} {
+		for _, q := range qs {
+			out[q.ID] = q.Text
+		}
+	}
+	return out
+}

@@ -55,21 +55,21 @@ type Config struct {
 	// except as `torch_dtype`, which is what we write.
 	DType string `json:"torch_dtype,omitempty"`
 	// MarkExactMatches says that the cross-encoder reads its pairs with the words shared by query and
-	// passage marked (distill.MarkExactMatches, after MarkedBERT): Mimicry's scorers mark them
+	// passage marked (teacher.MarkExactMatches, after MarkedBERT): Mimicry's scorers mark them
 	// before tokenisation. Not part of HF's schema (transformers keeps it as an attribute and
 	// ignores it): outside Mimicry, mark the pairs the same way before scoring.
 	MarkExactMatches bool `json:"mimicry_mark_exact_matches,omitempty"`
 	// MarkRareDF, with MarkExactMatches, marks shared words whose index term is in fewer than this
 	// fraction of the collection's documents with one marker ("[unused0]") and the other shared
 	// words with another ("[unused1]"), so the model sees which matches discriminate
-	// (distill.MarkMatches). Mimicry's scorers of such a model need the collection's BM25 index.
+	// (teacher.MarkMatches). Mimicry's scorers of such a model need the collection's BM25 index.
 	// 0: one marker for every match.
 	MarkRareDF float64 `json:"mimicry_mark_rare_df,omitempty"`
 	// BM25Weight, when positive, says that the cross-encoder's score of a pair is its logit plus
 	// BM25Weight times the pair's BM25 score in the collection being ranked: the network learns a
 	// residual on top of lexical matching, as CLEAR does for dense retrieval (Gao et al., "Complement
 	// Lexical Retrieval Model with Semantic Residual Embeddings", ECIR 2021). Mimicry's scorers of
-	// such a model need the collection's BM25 index (distill.CrossEncoder.BM25). Not part of HF's
+	// such a model need the collection's BM25 index (teacher.CrossEncoder.BM25). Not part of HF's
 	// schema: outside Mimicry, add the term yourself.
 	BM25Weight float64 `json:"mimicry_bm25_weight,omitempty"`
 }

@@ -19,7 +19,9 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/datasets/bm25"
-	"github.com/mimicry-ir/mimicry/distill"
+	"github.com/mimicry-ir/mimicry/distill/annotate"
+	"github.com/mimicry-ir/mimicry/distill/score"
+	"github.com/mimicry-ir/mimicry/distill/teacher"
 	"github.com/mimicry-ir/mimicry/models/backend"
 	"github.com/mimicry-ir/mimicry/models/tokenizer"
 )
@@ -55,9 +57,9 @@ func runAnnotate(args []string) error {
 	querySet := fs.String("queries", "train", "with --bm25-top: the queries to use: train, eval or all")
 	out := fs.String("out", "", "write the answer key to this JSONL file (and FILE.meta.json)")
 	shardFlag := fs.String("shard", "0/1", "annotate only shard i of n (chunk c belongs to shard c mod n); merge with `mimicry annotate merge`")
-	batch := fs.Int("batch", distill.DefaultBatchSize, "pairs per forward pass of a cross-encoder teacher")
+	batch := fs.Int("batch", score.DefaultBatchSize, "pairs per forward pass of a cross-encoder teacher")
 	maxLen := fs.Int("max-len", tokenizer.PairMaxLen, "pair length limit of a cross-encoder teacher, in tokens")
-	chunk := fs.Int("chunk", distill.DefaultChunkSize, "pairs per chunk: the unit that is scored, written and resumed")
+	chunk := fs.Int("chunk", annotate.DefaultChunkSize, "pairs per chunk: the unit that is scored, written and resumed")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: mimicry annotate --teacher DIR|bm25 [--teacher ...] (--pairs FILE [--format F] | --bm25-top K) --out FILE\n"+
@@ -84,7 +86,7 @@ func runAnnotate(args []string) error {
 		fs.Usage()
 		return errors.New("--teacher, --out and one of --pairs or --bm25-top are required")
 	}
-	shard, err := distill.ParseShard(*shardFlag)
+	shard, err := annotate.ParseShard(*shardFlag)
 	if err != nil {
 		return err
 	}
@@ -101,7 +103,7 @@ func runAnnotate(args []string) error {
 		if c, err = datasets.Load(*data); err != nil {
 			return err
 		}
-		texts, queries = distill.Texts(c.Docs), distill.QueryTexts(c)
+		texts, queries = score.Texts(c.Docs), c.QueryTexts()
 		meta.Collection = collectionLabel(c, *data)
 		needIndex := *bm25Top > 0 || slices.Contains(teachers, "bm25")
 		if needIndex {
@@ -112,7 +114,7 @@ func runAnnotate(args []string) error {
 	}
 
 	// The pairs.
-	var src distill.PairSource
+	var src annotate.PairSource
 	if *bm25Top > 0 {
 		if c == nil {
 			return errors.New("--bm25-top needs --data")
@@ -131,7 +133,7 @@ func runAnnotate(args []string) error {
 		if len(qs) == 0 {
 			return fmt.Errorf("%s has no %s queries (try --queries eval, or --pairs with a `mimicry negatives` file)", meta.Collection, *querySet)
 		}
-		src = distill.BM25Pairs(ix, qs, texts, *bm25Top)
+		src = annotate.BM25Pairs(ix, qs, texts, *bm25Top)
 		meta.Extra["source"] = fmt.Sprintf("bm25-top:%d:%s", *bm25Top, *querySet)
 	} else {
 		f := *format
@@ -145,11 +147,11 @@ func runAnnotate(args []string) error {
 		}
 		switch f {
 		case "negatives":
-			src = distill.NegativesPairs(*pairsPath, texts)
+			src = annotate.NegativesPairs(*pairsPath, texts)
 		case "kd":
-			src = distill.KDPairs(*pairsPath, queries, texts)
+			src = annotate.KDPairs(*pairsPath, queries, texts)
 		case "candidates":
-			src = distill.CandidatePairs(*pairsPath, queries, texts)
+			src = annotate.CandidatePairs(*pairsPath, queries, texts)
 		default:
 			return fmt.Errorf("--format %q: want auto, negatives, kd or candidates", f)
 		}
@@ -158,12 +160,12 @@ func runAnnotate(args []string) error {
 
 	// The teacher(s).
 	var be backends.Backend
-	var members distill.Ensemble
+	var members score.Ensemble
 	var hashes, toks []string
 	usesModel := false
 	for _, t := range teachers {
 		if t == "bm25" {
-			members = append(members, &distill.BM25Scorer{Index: ix})
+			members = append(members, &score.BM25{Index: ix})
 			continue
 		}
 		if be == nil {
@@ -171,7 +173,7 @@ func runAnnotate(args []string) error {
 				return err
 			}
 		}
-		ce, info, err := distill.LoadCrossEncoder(t, be, *maxLen, *batch)
+		ce, info, err := teacher.Load(t, be, *maxLen, *batch)
 		if err != nil {
 			return err
 		}
@@ -179,7 +181,7 @@ func runAnnotate(args []string) error {
 			if err := ce.UseCollection(c); err != nil {
 				return err
 			}
-		} else if distill.NeedsCollection(ce.Model.Config) {
+		} else if teacher.NeedsCollection(ce.Model.Config) {
 			return fmt.Errorf("teacher %s reads BM25 statistics of the collection it scores (config.json's mimicry_bm25_weight or mimicry_mark_rare_df): give it with --data", t)
 		}
 		members = append(members, ce)
@@ -189,7 +191,7 @@ func runAnnotate(args []string) error {
 		}
 		usesModel = true
 	}
-	var teacher distill.Scorer = members
+	var teacher score.Scorer = members
 	if len(members) == 1 {
 		teacher = members[0]
 	}
@@ -201,7 +203,7 @@ func runAnnotate(args []string) error {
 		meta.Extra["batch_size"] = strconv.Itoa(*batch)
 	}
 
-	sum, err := distill.Annotate(distill.AnnotateOptions{
+	sum, err := annotate.Run(annotate.Options{
 		Teacher: teacher, Pairs: src, Out: *out, Meta: meta, ChunkSize: *chunk, Shard: shard, Quiet: *quiet,
 	})
 	if err != nil {
@@ -290,7 +292,7 @@ func runAnnotateMerge(args []string) error {
 		fs.Usage()
 		return errors.New("--out and at least one input are required")
 	}
-	if err := distill.MergeAnswerKeys(*out, fs.Args()); err != nil {
+	if err := annotate.Merge(*out, fs.Args()); err != nil {
 		return err
 	}
 	meta, err := datasets.ReadAnswerKeyMeta(*out)

@@ -14,8 +14,10 @@ import (
 
 	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/datasets/bm25"
-	"github.com/mimicry-ir/mimicry/distill"
+	"github.com/mimicry-ir/mimicry/distill/colbert"
 	"github.com/mimicry-ir/mimicry/distill/eval"
+	"github.com/mimicry-ir/mimicry/distill/score"
+	"github.com/mimicry-ir/mimicry/distill/teacher"
 	"github.com/mimicry-ir/mimicry/distill/train"
 	"github.com/mimicry-ir/mimicry/models"
 	"github.com/mimicry-ir/mimicry/models/backend"
@@ -49,9 +51,9 @@ func runTrainColBERT(args []string) error {
 	vocab := fs.Int("vocab", 0, "instead, train a WordPiece vocabulary of this size on the corpus (e.g. for a BM25 teacher)")
 	dim := fs.Int("dim", models.DefaultColBERTDim, "width of the token embeddings")
 	steps := fs.Int("steps", 300, "optimisation steps")
-	loss := fs.String("loss", distill.LossMarginMSE, "margin-mse (the teacher's margins) or hard-labels (the ablation: judged positives only)")
-	hardLoss := fs.String("hard-loss", distill.HardLossLCE, "loss of --loss hard-labels: lce (softmax over positive + negatives) or hinge")
-	pairing := fs.String("pairing", distill.PairingPositiveVsNegative, "positive-vs-negative, random-pairs or nway (1 positive + --negatives)")
+	loss := fs.String("loss", colbert.LossMarginMSE, "margin-mse (the teacher's margins) or hard-labels (the ablation: judged positives only)")
+	hardLoss := fs.String("hard-loss", colbert.HardLossLCE, "loss of --loss hard-labels: lce (softmax over positive + negatives) or hinge")
+	pairing := fs.String("pairing", colbert.PairingPositiveVsNegative, "positive-vs-negative, random-pairs or nway (1 positive + --negatives)")
 	negs := fs.Int("negatives", 4, "negatives per query with --pairing nway")
 	queries := fs.Int("queries-per-batch", 16, "training tuples (queries) per step")
 	lr := fs.Float64("lr", 1e-3, "peak learning rate (AdamW; linear warm-up over 10% of the steps, then linear decay)")
@@ -67,7 +69,7 @@ func runTrainColBERT(args []string) error {
 	fp16 := fs.Bool("fp16", false, "store the index's embeddings as float16 (half the size)")
 	seed := fs.Int64("seed", 42, "random seed (held-out split, data order, sampling, initialisation)")
 	quiet := fs.Bool("quiet", false, "no progress bars")
-	recipe := fs.String("recipe", distill.RecipeOffline, "how the student learns: "+strings.Join(distill.Recipes, ", ")+" (sets --loss; see below)")
+	recipe := fs.String("recipe", colbert.RecipeOffline, "how the student learns: "+strings.Join(colbert.Recipes, ", ")+" (sets --loss; see below)")
 	teacherDir := fs.String("teacher", "", "--recipe online: the cross-encoder folder run on every batch")
 	teacherLen := fs.Int("teacher-max-len", 0, "--recipe online: the teacher's pair length limit (0: the key's recorded length limits, else 212)")
 	refresh := fs.Int("refresh-every", 0, "--recipe online: every so many steps, replace the negatives by the student's own top passages (0: never)")
@@ -122,13 +124,13 @@ func runTrainColBERT(args []string) error {
 	}
 	lossSet := false
 	fs.Visit(func(f *flag.Flag) { lossSet = lossSet || f.Name == "loss" })
-	if lossSet && *recipe != distill.RecipeOffline {
+	if lossSet && *recipe != colbert.RecipeOffline {
 		return fmt.Errorf("--loss and --recipe %s both choose the loss: use one of them", *recipe)
 	}
-	if !slices.Contains(distill.Recipes, *recipe) {
-		return fmt.Errorf("--recipe %q: want one of %s", *recipe, strings.Join(distill.Recipes, ", "))
+	if !slices.Contains(colbert.Recipes, *recipe) {
+		return fmt.Errorf("--recipe %q: want one of %s", *recipe, strings.Join(colbert.Recipes, ", "))
 	}
-	if (*teacherDir != "") != (*recipe == distill.RecipeOnline) {
+	if (*teacherDir != "") != (*recipe == colbert.RecipeOnline) {
 		return errors.New("--teacher DIR goes with --recipe online, and only with it")
 	}
 	key, meta, err := datasets.LoadAnswerKey(*keyPath)
@@ -142,10 +144,10 @@ func runTrainColBERT(args []string) error {
 	if err != nil {
 		return err
 	}
-	job := &distill.ColBERTJob{
+	job := &colbert.Job{
 		Collection: col, Key: key, KeyMeta: meta, OutDir: *out, Preset: *preset, Init: *initDir, Dim: *dim, Vocab: *vocab,
 		RerankDepth: *rerank, Depth: *depth, ExhaustiveMaxDocs: *exhaustive, Seed: *seed,
-		Train: distill.ColBERTOptions{
+		Train: colbert.Options{
 			Steps: *steps, QueriesPerBatch: *queries, Pairing: *pairing, Negatives: *negs, Loss: *loss, HardLoss: *hardLoss,
 			QueryLen: *qLen, DocLen: *dLen, AttendExpansion: *attend, HeldOutFraction: *heldOut,
 			Optimizer:       &train.Optimizer{LearningRate: *lr, WarmupSteps: *steps / 10, WeightDecay: 0.01, ClipNorm: 1},
@@ -169,7 +171,7 @@ func runTrainColBERT(args []string) error {
 		}
 	}
 	if *fp16 {
-		job.IndexDType = distill.IndexFloat16
+		job.IndexDType = colbert.IndexFloat16
 	}
 	if *hidden > 0 || *layers > 0 {
 		if *initDir != "" {
@@ -205,7 +207,7 @@ func runTrainColBERT(args []string) error {
 		if n == 0 && meta != nil && meta.MaxQueryLength > 0 && meta.MaxDocLength > 0 {
 			n = max(meta.MaxQueryLength, meta.MaxDocLength)
 		}
-		ce, _, err := distill.LoadCrossEncoder(*teacherDir, job.Backend, cmp.Or(n, tokenizer.PairMaxLen), 0)
+		ce, _, err := teacher.Load(*teacherDir, job.Backend, cmp.Or(n, tokenizer.PairMaxLen), 0)
 		if err != nil {
 			return fmt.Errorf("--teacher: %w", err)
 		}
@@ -249,8 +251,8 @@ func runTrainColBERT(args []string) error {
 	}
 	if h := rep.HeldOut; h != nil {
 		fmt.Printf("held-out margins: Pearson %.3f (untrained %.3f), Kendall τ %.3f (untrained %.3f)\n",
-			h[distill.MetricMarginPearson], rep.InitialHeldOut[distill.MetricMarginPearson],
-			h[distill.MetricMarginKendall], rep.InitialHeldOut[distill.MetricMarginKendall])
+			h[colbert.MetricMarginPearson], rep.InitialHeldOut[colbert.MetricMarginPearson],
+			h[colbert.MetricMarginKendall], rep.InitialHeldOut[colbert.MetricMarginKendall])
 	}
 	fmt.Printf("student: %s, index: %s (%d tokens, %s), report: %s\n", filepath.Join(*out, "model"),
 		filepath.Join(*out, "index.colbert"), rep.IndexTokens, rep.IndexDType, filepath.Join(*out, "colbert.json"))
@@ -374,7 +376,7 @@ func runRetrieve(args []string) error {
 	k := fs.Int("k", 1000, "documents per query in the run")
 	indexPath := fs.String("index", "", "ColBERT index file: read when it exists (and matches the model and corpus), else built and written there")
 	fp16 := fs.Bool("fp16", false, "write a new --index with float16 embeddings")
-	batch := fs.Int("batch", distill.DefaultBatchSize, "texts per forward pass when encoding")
+	batch := fs.Int("batch", score.DefaultBatchSize, "texts per forward pass when encoding")
 	tag := fs.String("tag", "mimicry-colbert", "run tag (last column of the run file)")
 	measures := fs.String("measures", "nDCG@10,RR@10,R@100,AP", "comma-separated ir_measures names to report")
 	quiet := fs.Bool("quiet", false, "no progress bar")
@@ -466,7 +468,7 @@ func colbertRun(c *datasets.Collection, label string, o colbertRunOptions) (eval
 	if err != nil {
 		return nil, err
 	}
-	enc, err := distill.LoadColBERTEncoder(o.Model, be)
+	enc, err := colbert.Load(o.Model, be)
 	if err != nil {
 		return nil, err
 	}
@@ -490,7 +492,7 @@ func colbertRun(c *datasets.Collection, label string, o colbertRunOptions) (eval
 	var run eval.Run
 	mode := "exhaustive MaxSim"
 	if o.RerankBM25 > 0 {
-		if run, err = ix.Rerank(enc, c.Queries, distill.Candidates(bix, c.Queries, o.RerankBM25)); err != nil {
+		if run, err = ix.Rerank(enc, c.Queries, score.Candidates(bix, c.Queries, o.RerankBM25)); err != nil {
 			return nil, err
 		}
 		mode = fmt.Sprintf("MaxSim reranking of BM25's top %d", o.RerankBM25)
@@ -507,9 +509,9 @@ func colbertRun(c *datasets.Collection, label string, o colbertRunOptions) (eval
 // retrieveIndex reads the index at path when it exists — checking that it was built with the
 // model's settings over the collection's documents — and otherwise encodes the corpus (writing the
 // index to path when given).
-func retrieveIndex(enc *distill.ColBERTEncoder, c *datasets.Collection, path string, fp16 bool) (*distill.ColBERTIndex, bool, error) {
+func retrieveIndex(enc *colbert.Encoder, c *datasets.Collection, path string, fp16 bool) (*colbert.Index, bool, error) {
 	if path != "" {
-		ix, err := distill.ReadColBERTIndex(path)
+		ix, err := colbert.ReadIndex(path)
 		if err == nil {
 			if err := ix.CheckEncoder(enc); err != nil {
 				return nil, false, fmt.Errorf("%s: %w (delete it to rebuild)", path, err)
@@ -528,15 +530,15 @@ func retrieveIndex(enc *distill.ColBERTEncoder, c *datasets.Collection, path str
 			return nil, false, err
 		}
 	}
-	ix, err := distill.BuildColBERTIndex(enc, c.Docs)
+	ix, err := colbert.BuildIndex(enc, c.Docs)
 	if err != nil {
 		return nil, false, err
 	}
 	if path != "" {
 		ix.Meta.Collection, ix.Meta.Model = c.Name, enc.Name()
-		dtype := distill.IndexFloat32
+		dtype := colbert.IndexFloat32
 		if fp16 {
-			dtype = distill.IndexFloat16
+			dtype = colbert.IndexFloat16
 		}
 		if err := ix.Write(path, dtype); err != nil {
 			return nil, false, err

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/mimicry-ir/mimicry/datasets"
-	"github.com/mimicry-ir/mimicry/distill"
+	"github.com/mimicry-ir/mimicry/distill/colbert"
 	"github.com/mimicry-ir/mimicry/distill/train"
 	"github.com/mimicry-ir/mimicry/models/tokenizer"
 )
@@ -36,13 +36,13 @@ func TestTrainColBERTAndRetrieveCommands(t *testing.T) {
 	if err := runTrainColBERT(append(slices.Clone(base), "--vocab", "400")); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"model/config.json", "model/model.safetensors", "model/tokenizer.json", "model/" + distill.ColBERTSettingsFile,
+	for _, f := range []string{"model/config.json", "model/model.safetensors", "model/tokenizer.json", "model/" + colbert.SettingsFile,
 		"index.colbert", "colbert.json", "metrics.jsonl", "run.colbert.trec", "run.colbert-rerank.trec"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Fatalf("missing %s: %v", f, err)
 		}
 	}
-	var rep distill.ColBERTReport
+	var rep colbert.Report
 	data, _ := os.ReadFile(filepath.Join(out, "colbert.json"))
 	if err := json.Unmarshal(data, &rep); err != nil {
 		t.Fatal(err)
@@ -52,7 +52,7 @@ func TestTrainColBERTAndRetrieveCommands(t *testing.T) {
 		t.Fatalf("report %+v", rep)
 	}
 	t.Logf("train %.1f s, encode %.1f s, search %.2f s, rerank %.2f s; bm25 %v colbert %v rerank %v heldout %v", rep.TrainSecs, rep.EncodeSecs, rep.SearchSecs, rep.RerankSecs, rep.BM25["nDCG@10"], rep.ColBERT["nDCG@10"], rep.ColBERTRerank["nDCG@10"], rep.HeldOut)
-	if _, ok := rep.HeldOut[distill.MetricMarginPearson]; !ok {
+	if _, ok := rep.HeldOut[colbert.MetricMarginPearson]; !ok {
 		t.Errorf("no held-out margin correlation in the report: %v", rep.HeldOut)
 	}
 	recs, err := train.ReadLog(filepath.Join(out, "metrics.jsonl"))
@@ -133,7 +133,7 @@ func TestTrainColBERTAndRetrieveCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	data, _ = os.ReadFile(filepath.Join(mt, "colbert.json"))
-	var mrep distill.ColBERTReport
+	var mrep colbert.Report
 	if err := json.Unmarshal(data, &mrep); err != nil || mrep.Recipe != "multitask" || mrep.Steps != 6 {
 		t.Errorf("multitask colbert.json: recipe %q, %d steps, %v", mrep.Recipe, mrep.Steps, err)
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/mimicry-ir/mimicry/datasets"
-	"github.com/mimicry-ir/mimicry/distill"
+	"github.com/mimicry-ir/mimicry/distill/splade"
 	"github.com/mimicry-ir/mimicry/distill/train"
 	"github.com/mimicry-ir/mimicry/models"
 	"github.com/mimicry-ir/mimicry/models/backend"
@@ -36,13 +36,13 @@ func runTrainSplade(args []string) error {
 	initDir := fs.String("init", "", "Hugging Face folder to start from (a BertForMaskedLM or any BERT, e.g. the teacher); empty: from scratch")
 	preset := fs.String("preset", "tiny", "model size when training from scratch: tiny, small or base")
 	steps := fs.Int("steps", 300, "optimisation steps")
-	lambdaQ := fs.Float64("lambda-q", distill.DefaultLambdaQ, "sparsity weight λ_q of the query vectors")
-	lambdaD := fs.Float64("lambda-d", distill.DefaultLambdaD, "sparsity weight λ_d of the document vectors")
-	reg := fs.String("regularizer", distill.RegFLOPS, "sparsity penalty: flops (Σ_j mean_j², SPLADE's) or l1")
+	lambdaQ := fs.Float64("lambda-q", splade.DefaultLambdaQ, "sparsity weight λ_q of the query vectors")
+	lambdaD := fs.Float64("lambda-d", splade.DefaultLambdaD, "sparsity weight λ_d of the document vectors")
+	reg := fs.String("regularizer", splade.RegFLOPS, "sparsity penalty: flops (Σ_j mean_j², SPLADE's) or l1")
 	standardize := fs.Bool("standardize", false, "fit the teacher's scores standardised per batch (z-scores), so that λ means the same for any teacher; default: the raw scores, which rank better (README, \"The SPLADE student\")")
 	warmup := fs.Int("sparsity-warmup", 0, "steps T of the quadratic warm-up λ·min(1,t/T)² (0: a third of --steps; -1: none)")
 	lr := fs.Float64("lr", 1e-4, "peak learning rate (AdamW; linear warm-up over 10% of the steps, then linear decay); above 1e-4 a from-scratch student loses its bag-of-words start within 50 steps")
-	biasLR := fs.Float64("term-bias-lr", 0, "multiplier of the learning rate of the MLM decoder bias, one activation threshold per vocabulary term (0: distill.DefaultTermBiasLR for a --lexical-init start, 1 otherwise)")
+	biasLR := fs.Float64("term-bias-lr", 0, "multiplier of the learning rate of the MLM decoder bias, one activation threshold per vocabulary term (0: splade.DefaultTermBiasLR for a --lexical-init start, 1 otherwise)")
 	queries := fs.Int("queries-per-batch", 8, "queries per step")
 	perQuery := fs.Int("passages-per-query", 4, "scored passages per query and step")
 	qLen := fs.Int("query-max-len", tokenizer.QueryMaxLen, "query length limit in tokens")
@@ -92,7 +92,7 @@ func runTrainSplade(args []string) error {
 		return errors.New("--steps, --queries-per-batch and --passages-per-query must be positive")
 	case *lambdaQ < 0 || *lambdaD < 0:
 		return errors.New("--lambda-q and --lambda-d must be ≥ 0")
-	case *reg != distill.RegFLOPS && *reg != distill.RegL1:
+	case *reg != splade.RegFLOPS && *reg != splade.RegL1:
 		return fmt.Errorf("--regularizer %q: want flops or l1", *reg)
 	case *bits != 8 && *bits != 16:
 		return fmt.Errorf("--bits %d: want 8 or 16", *bits)
@@ -101,9 +101,9 @@ func runTrainSplade(args []string) error {
 	}
 	var sweepLambdas []float64
 	if *sweep {
-		sweepLambdas = distill.SpladeSweepLambdas(*lambdaD)
+		sweepLambdas = splade.SweepLambdas(*lambdaD)
 		if *lambdaD == 0 {
-			sweepLambdas = distill.SpladeSweepLambdas(distill.DefaultLambdaD)
+			sweepLambdas = splade.SweepLambdas(splade.DefaultLambdaD)
 		}
 		if *sweepList != "" {
 			sweepLambdas = nil
@@ -131,17 +131,17 @@ func runTrainSplade(args []string) error {
 	if err != nil {
 		return err
 	}
-	job := &distill.SpladeJob{
+	job := &splade.Job{
 		Collection: col, AnswerKey: key, OutDir: *out, Preset: *preset, Init: *initDir, Vocab: *vocab,
-		Index:  distill.SparseIndexOptions{Bits: *bits, MaxDocTerms: *docTerms},
-		Search: distill.SparseSearchOptions{MaxQueryTerms: *queryTerms},
+		Index:  splade.IndexOptions{Bits: *bits, MaxDocTerms: *docTerms},
+		Search: splade.SearchOptions{MaxQueryTerms: *queryTerms},
 		Depth:  *depth, Seed: *seed, LexicalInit: *lexical, LexicalThreshold: *threshold,
-		Train: distill.SpladeOptions{
+		Train: splade.Options{
 			Steps: *steps, QueriesPerBatch: *queries, PassagesPerQuery: *perQuery,
 			LambdaQ: *lambdaQ, LambdaD: *lambdaD, Regularizer: *reg, SparsityWarmup: *warmup, Standardize: *standardize,
 			QueryMaxLen: *qLen, DocMaxLen: *dLen,
 			Optimizer: &train.Optimizer{LearningRate: *lr, WarmupSteps: *steps / 10, WeightDecay: 0.01, ClipNorm: 1},
-			LogEvery:  *logEvery, CheckpointEvery: *ckptEvery, Guard: distill.SpladeGuard{Off: *noGuard}, Quiet: *quiet,
+			LogEvery:  *logEvery, CheckpointEvery: *ckptEvery, Guard: splade.Guard{Off: *noGuard}, Quiet: *quiet,
 		},
 	}
 	if *biasLR > 0 {
@@ -192,7 +192,7 @@ func runTrainSplade(args []string) error {
 	if !*sweep {
 		return nil
 	}
-	rows, err := distill.SpladeSweep(sweepLambdas, *job)
+	rows, err := splade.Sweep(sweepLambdas, *job)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,8 @@ import (
 
 	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/datasets/bm25"
-	"github.com/mimicry-ir/mimicry/distill"
+	"github.com/mimicry-ir/mimicry/distill/splade"
+	"github.com/mimicry-ir/mimicry/distill/train"
 	"github.com/mimicry-ir/mimicry/models"
 	"github.com/mimicry-ir/mimicry/models/backend"
 	"github.com/mimicry-ir/mimicry/models/tokenizer"
@@ -94,7 +95,7 @@ func TestTrainSpladeCommand(t *testing.T) {
 		t.Fatalf("collection has %d training and %d evaluation queries", len(col.TrainQueries), len(col.Queries))
 	}
 	// The teacher: a tiny cross-encoder with a small vocabulary trained on the corpus.
-	tk, err := tokenizer.Train(slices.Values(distill.CorpusTexts(col)), 300, tokenizer.TrainOptions{})
+	tk, err := tokenizer.Train(slices.Values(train.CorpusTexts(col)), 300, tokenizer.TrainOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func TestTrainSpladeCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("train splade: exit %d: %s", code, stderr)
 	}
-	var rep distill.SpladeReport
+	var rep splade.Report
 	raw, err := os.ReadFile(filepath.Join(out, "splade.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -137,18 +138,18 @@ func TestTrainSpladeCommand(t *testing.T) {
 	if err := json.Unmarshal(raw, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Queries != 8 || rep.Steps != 6 || rep.Documents != len(col.Docs) || rep.AvgDocActive <= 0 || rep.LambdaD != distill.DefaultLambdaD ||
-		rep.Standardized || rep.Regularizer != distill.RegFLOPS {
+	if rep.Queries != 8 || rep.Steps != 6 || rep.Documents != len(col.Docs) || rep.AvgDocActive <= 0 || rep.LambdaD != splade.DefaultLambdaD ||
+		rep.Standardized || rep.Regularizer != splade.RegFLOPS {
 		t.Fatalf("report %+v", rep)
 	}
 	student, _, err := models.ImportHF(filepath.Join(out, "model"), "", 0)
 	if err != nil || student.Kind != models.KindSPLADE || student.Config.VocabSize != tk.VocabSize() {
 		t.Fatalf("student: %v", err)
 	}
-	if _, err := distill.LoadSparseIndex(filepath.Join(out, "index.splade")); err != nil {
+	if _, err := splade.LoadIndex(filepath.Join(out, "index.splade")); err != nil {
 		t.Fatal(err)
 	}
-	var rows []distill.SpladeSweepRow
+	var rows []splade.SweepRow
 	raw, _ = os.ReadFile(filepath.Join(out, "sweep.json"))
 	if err := json.Unmarshal(raw, &rows); err != nil || len(rows) != 3 || rows[0].LambdaD != 0 || rows[2].LambdaD != 0.1 {
 		t.Fatalf("sweep.json: %v %+v", err, rows)

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/mimicry-ir/mimicry/datasets"
-	"github.com/mimicry-ir/mimicry/distill"
+	"github.com/mimicry-ir/mimicry/distill/teacher"
 	"github.com/mimicry-ir/mimicry/distill/train"
 	"github.com/mimicry-ir/mimicry/models"
 	"github.com/mimicry-ir/mimicry/models/backend"
@@ -33,7 +33,7 @@ func runTrainTeacher(args []string) error {
 	initDir := fs.String("init", "", "Hugging Face folder to start from (BERT or cross-encoder); empty: from scratch")
 	vocab := fs.Int("vocab", 0, "train a WordPiece vocabulary of this size on the corpus (0: bert-base-uncased's)")
 	steps := fs.Int("steps", 300, "optimisation steps")
-	loss := fs.String("loss", distill.LossLCE, "lce (listwise softmax over 1+n) or bce (pointwise)")
+	loss := fs.String("loss", teacher.LossLCE, "lce (listwise softmax over 1+n) or bce (pointwise)")
 	lr := fs.Float64("lr", 1e-3, "peak learning rate (AdamW; linear warm-up over 10% of the steps, then linear decay)")
 	queries := fs.Int("queries-per-batch", 8, "training groups per step")
 	negs := fs.Int("negatives", 7, "hard negatives per group and step")
@@ -45,7 +45,7 @@ func runTrainTeacher(args []string) error {
 	seed := fs.Int64("seed", 42, "random seed (data order, sampling, initialisation)")
 	keepBest := fs.Bool("keep-best", true, "end with the weights of the dev evaluation with the highest nDCG@10, not the last step's (needs --eval-every > 0)")
 	mark := fs.Bool("mark-matches", false, "mark the words query and passage share before tokenisation (MarkedBERT); recorded in the model's config.json")
-	rareDF := fs.Float64("mark-rare-df", distill.DefaultMarkRareDF, "with --mark-matches: shared words in fewer than this fraction of the documents get a marker of their own (0: one marker for all)")
+	rareDF := fs.Float64("mark-rare-df", teacher.DefaultMarkRareDF, "with --mark-matches: shared words in fewer than this fraction of the documents get a marker of their own (0: one marker for all)")
 	residual := fs.Bool("bm25-residual", false, "train a residual teacher: its score is its logit plus w·BM25, w fitted on the training queries (recorded in config.json; scoring it needs the collection)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: mimicry train teacher --data <spec> --out DIR [flags]\n\n"+
@@ -81,11 +81,11 @@ func runTrainTeacher(args []string) error {
 	if err != nil {
 		return err
 	}
-	job := &distill.TeacherJob{
+	job := &teacher.Job{
 		Collection: col, Backend: be, OutDir: *out, Preset: *preset, Init: *initDir, Vocab: *vocab,
 		Depth: *depth, RerankDepth: *rerank, Seed: *seed, MarkExactMatches: *mark, MarkRareDF: *rareDF,
 		BM25Residual: *residual,
-		Train: distill.TeacherOptions{
+		Train: teacher.Options{
 			Steps: *steps, QueriesPerBatch: *queries, Negatives: *negs, Loss: *loss, MaxLen: *maxLen,
 			Optimizer:       &train.Optimizer{LearningRate: *lr, WarmupSteps: *steps / 10, WeightDecay: 0.01, ClipNorm: 1},
 			CheckpointEvery: *ckptEvery, EvalEvery: *evalEvery,

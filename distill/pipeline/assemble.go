@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"maps"
 
-	"github.com/mimicry-ir/mimicry/distill"
+	"github.com/mimicry-ir/mimicry/distill/colbert"
 	"github.com/mimicry-ir/mimicry/distill/report"
+	"github.com/mimicry-ir/mimicry/distill/splade"
 	"github.com/mimicry-ir/mimicry/distill/train"
 )
 
 // assemble turns the stages' records into the report.
-func (r *Runner) assemble(ts TrainingSetStage, teacher TeacherStage, key AnswerKeyStage,
-	colbert map[string]*ColBERTStage, splade map[string]*SpladeStage, sweep []distill.SpladeSweepRow) (*report.Report, error) {
+func (r *Runner) assemble(ts TrainingSetStage, teach TeacherStage, key AnswerKeyStage,
+	colberts map[string]*ColBERTStage, splades map[string]*SpladeStage, sweep []splade.SweepRow) (*report.Report, error) {
 	cfg, col := r.cfg, r.col
 	rep := &report.Report{
 		Dataset: report.Dataset{Name: col.Name, Documents: len(col.Docs), Queries: len(col.Queries), TrainQueries: ts.TrainGroups + ts.DevGroups,
@@ -20,29 +21,29 @@ func (r *Runner) assemble(ts TrainingSetStage, teacher TeacherStage, key AnswerK
 		Preset: cfg.Preset, Seed: cfg.Seed, Backend: cfg.Backend.Name(),
 		Systems: map[string]map[string]float64{},
 		Timings: report.Timings{
-			TeacherTrainSeconds: teacher.Report.TrainSecs, AnnotatePairsPerSecond: key.PairsPerSecond,
-			TrainTokensPerSecond: teacher.TokensPerSecond, StageSeconds: maps.Clone(r.seconds),
+			TeacherTrainSeconds: teach.Report.TrainSecs, AnnotatePairsPerSecond: key.PairsPerSecond,
+			TrainTokensPerSecond: teach.TokensPerSecond, StageSeconds: maps.Clone(r.seconds),
 		},
 		Settings: map[string]any{
 			"teacher_steps": cfg.Scale.TeacherSteps, "colbert_steps": cfg.Scale.ColBERTSteps, "splade_steps": cfg.Scale.SpladeSteps,
 			"vocab": cfg.Scale.Vocab, "max_len": cfg.Scale.MaxLen, "query_len": cfg.Scale.QueryLen, "doc_len": cfg.Scale.DocLen,
-			"annotated_queries": ts.AnnotatedQueries, "rerank_depth": teacher.Report.RerankDepth,
+			"annotated_queries": ts.AnnotatedQueries, "rerank_depth": teach.Report.RerankDepth,
 			"teacher_lr": cfg.Scale.TeacherLR, "student_lr": cfg.Scale.StudentLR,
 			"splade_lr": cmp.Or(cfg.Scale.SpladeLR, cfg.Scale.StudentLR), "splade_lexical_init": cfg.Scale.SpladeLexicalInit,
 			"splade_term_bias_lr": cmp.Or(cfg.Scale.SpladeTermBiasLR, 1),
 			"teacher_hidden":      cfg.Scale.TeacherHidden, "teacher_no_dropout": cfg.Scale.TeacherNoDropout,
 			"teacher_marks": cfg.Scale.TeacherMarks, "teacher_residual": cfg.Scale.TeacherResidual,
-			"teacher_bm25_weight": teacher.Report.BM25Weight, "student_residual": cfg.Scale.StudentResidual,
+			"teacher_bm25_weight": teach.Report.BM25Weight, "student_residual": cfg.Scale.StudentResidual,
 		},
 		Details: report.Details{Curves: map[string][]report.CurvePoint{}, Samples: map[string][]report.Sample{}},
 	}
-	rep.Systems[report.SystemBM25] = teacher.Report.BM25
-	rep.Systems[report.SystemTeacher] = teacher.Report.Teacher
+	rep.Systems[report.SystemBM25] = teach.Report.BM25
+	rep.Systems[report.SystemTeacher] = teach.Report.Teacher
 	if err := r.curve(rep, "teacher", StageTeacher); err != nil {
 		return nil, err
 	}
 	for _, name := range []string{StageColBERT, StageColBERTHard} {
-		st := colbert[name]
+		st := colberts[name]
 		// The students rerank the teacher's candidates (BM25's top k), so that the rows compare
 		// like with like; full-corpus MaxSim search is its own row.
 		rep.Systems[name] = st.Report.ColBERTRerank
@@ -57,17 +58,17 @@ func (r *Runner) assemble(ts TrainingSetStage, teacher TeacherStage, key AnswerK
 		}
 		rep.Details.Samples[name] = st.Sample
 	}
-	if _, ok := colbert[StageColBERTKL]; ok {
-		rep.Frontier = r.frontierRows(colbert, key)
+	if _, ok := colberts[StageColBERTKL]; ok {
+		rep.Frontier = r.frontierRows(colberts, key)
 		for _, row := range rep.Frontier[1:] {
-			rep.Systems[row.System] = colbert[row.System].Report.ColBERTRerank
+			rep.Systems[row.System] = colberts[row.System].Report.ColBERTRerank
 			if err := r.curve(rep, row.System, row.System); err != nil {
 				return nil, err
 			}
 		}
 	}
 	for _, name := range []string{StageSpladeDense, StageSplade} {
-		st := splade[name]
+		st := splades[name]
 		m := maps.Clone(st.Report.Measures)
 		m["avg_doc_active"], m["avg_query_active"], m["flops"] = st.Report.AvgDocActive, st.Report.AvgQueryActive, st.Report.FLOPS
 		m["query_ms"] = st.Report.QueryMs
@@ -79,7 +80,7 @@ func (r *Runner) assemble(ts TrainingSetStage, teacher TeacherStage, key AnswerK
 			rep.Details.Notes = append(rep.Details.Notes, fmt.Sprintf("%s: %s", name, st.Report.Warning))
 		}
 	}
-	if st := splade[StageSplade]; len(st.ExampleTerms) > 0 {
+	if st := splades[StageSplade]; len(st.ExampleTerms) > 0 {
 		ex := &report.Example{DocID: st.ExampleDoc, Text: st.ExampleText}
 		for _, t := range st.ExampleTerms {
 			ex.Terms = append(ex.Terms, report.Term{Term: t.Term, Weight: float64(t.Weight)})
@@ -88,7 +89,7 @@ func (r *Runner) assemble(ts TrainingSetStage, teacher TeacherStage, key AnswerK
 	}
 	if len(sweep) == 0 {
 		for _, name := range []string{StageSpladeDense, StageSplade} {
-			sweep = append(sweep, spladeRow(splade[name].Report))
+			sweep = append(sweep, spladeRow(splades[name].Report))
 		}
 	}
 	for _, s := range sweep {
@@ -100,26 +101,26 @@ func (r *Runner) assemble(ts TrainingSetStage, teacher TeacherStage, key AnswerK
 
 // recipeNotes say what each recipe of the frontier comparison is.
 var recipeNotes = map[string]string{
-	distill.RecipeOffline:     "Margin-MSE on the static answer key (the baseline)",
-	distill.RecipeKL:          "listwise KL over 1 positive + 3 negatives of the key, τ = 1",
-	distill.RecipeFixedMargin: "MSE of s(p+) − s(p−) to 1.0; no teacher scores",
-	distill.RecipeOnline:      "the cross-encoder scores each batch in the loop; halfway, the student's own top 10 passages become the negatives",
-	distill.RecipeSelf:        "a student with twice the layers learns the key, re-annotates it, teaches this one (margin r: against the larger student)",
-	distill.RecipeMultiTask:   "Margin-MSE + 0.5·MLM + 0.5·in-batch contrastive, aux weights decaying to 0",
+	colbert.RecipeOffline:     "Margin-MSE on the static answer key (the baseline)",
+	colbert.RecipeKL:          "listwise KL over 1 positive + 3 negatives of the key, τ = 1",
+	colbert.RecipeFixedMargin: "MSE of s(p+) − s(p−) to 1.0; no teacher scores",
+	colbert.RecipeOnline:      "the cross-encoder scores each batch in the loop; halfway, the student's own top 10 passages become the negatives",
+	colbert.RecipeSelf:        "a student with twice the layers learns the key, re-annotates it, teaches this one (margin r: against the larger student)",
+	colbert.RecipeMultiTask:   "Margin-MSE + 0.5·MLM + 0.5·in-batch contrastive, aux weights decaying to 0",
 }
 
 // frontierRows compares the recipes' stages, the offline baseline first.
-func (r *Runner) frontierRows(colbert map[string]*ColBERTStage, key AnswerKeyStage) []report.RecipeRow {
+func (r *Runner) frontierRows(colberts map[string]*ColBERTStage, key AnswerKeyStage) []report.RecipeRow {
 	var rows []report.RecipeRow
-	for _, recipe := range distill.Recipes {
+	for _, recipe := range colbert.Recipes {
 		name := recipeStages[recipe]
-		rp := colbert[name].Report
-		row := report.RecipeRow{Recipe: recipe, System: name, NDCG10: rp.ColBERTRerank["nDCG@10"], HeldOutPearson: rp.HeldOut[distill.MetricMarginPearson],
+		rp := colberts[name].Report
+		row := report.RecipeRow{Recipe: recipe, System: name, NDCG10: rp.ColBERTRerank["nDCG@10"], HeldOutPearson: rp.HeldOut[colbert.MetricMarginPearson],
 			TrainSeconds: rp.TrainSecs, TeacherPairs: key.Pairs, Note: recipeNotes[recipe]}
 		switch {
-		case recipe == distill.RecipeFixedMargin:
+		case recipe == colbert.RecipeFixedMargin:
 			row.TeacherPairs = 0
-		case recipe == distill.RecipeOnline:
+		case recipe == colbert.RecipeOnline:
 			row.TeacherPairs, row.ExtraSeconds = rp.OnlinePairs, rp.OnlineSecs
 		case rp.SelfTeacher != nil:
 			row.ExtraSeconds = rp.SelfSecs
@@ -152,7 +153,7 @@ func (r *Runner) Curve(stage string) ([]report.CurvePoint, error) {
 		if rec.Step == 0 && rec.Loss == 0 {
 			continue
 		}
-		out = append(out, report.CurvePoint{Step: rec.Step, Loss: rec.Loss, Active: rec.Parts[distill.PartDocActive]})
+		out = append(out, report.CurvePoint{Step: rec.Step, Loss: rec.Loss, Active: rec.Parts[splade.PartDocActive]})
 	}
 	return out, nil
 }

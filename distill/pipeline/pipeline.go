@@ -25,7 +25,7 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/mimicry-ir/mimicry/datasets"
-	"github.com/mimicry-ir/mimicry/distill"
+	"github.com/mimicry-ir/mimicry/distill/splade"
 	"github.com/mimicry-ir/mimicry/distill/train"
 	"github.com/mimicry-ir/mimicry/models"
 )
@@ -49,11 +49,11 @@ type Config struct {
 	// SpladeSweep trains SPLADE students over DefaultSweep's λ_d values (λ = 0 and the default
 	// are always trained). It only adds a stage, so a finished run may be resumed with it turned on.
 	SpladeSweep bool `json:"-"`
-	// SweepLambdas are the λ_d values of the sweep [distill.SpladeSweepLambdas(distill.DefaultLambdaD)];
+	// SweepLambdas are the λ_d values of the sweep [splade.SweepLambdas(splade.DefaultLambdaD)];
 	// λ = 0 and the default are always added.
 	SweepLambdas []float64 `json:",omitempty"`
 	// Frontier also trains a ColBERT student by each recipe beyond the static answer key
-	// (distill.Recipes: KL, fixed margin, online, self-distillation, multi-task) and adds them to the
+	// (colbert.Recipes: KL, fixed margin, online, self-distillation, multi-task) and adds them to the
 	// report. It only adds stages, so a run may be resumed with it turned on.
 	Frontier bool `json:"-"`
 	// Scale sizes the stages [DefaultScale(Preset)].
@@ -87,11 +87,11 @@ type Scale struct {
 	TeacherHidden    int
 	TeacherNoDropout bool
 	// TeacherMarks trains the teacher on pairs whose shared words are marked, rare ones apart
-	// (distill.MarkMatches, rare: in < 1% of the documents); TeacherResidual makes its score the
-	// network's logit plus w·BM25 (distill.FitBM25Weight). README, "The teacher".
+	// (teacher.MarkMatches, rare: in < 1% of the documents); TeacherResidual makes its score the
+	// network's logit plus w·BM25 (teacher.FitBM25Weight). README, "The teacher".
 	TeacherMarks, TeacherResidual bool
 	// StudentResidual gives the ColBERT students the residual teacher's BM25 term: their score is
-	// MaxSim + w·BM25 with the teacher's w (distill.ColBERTJob.BM25Weight), so MaxSim learns the
+	// MaxSim + w·BM25 with the teacher's w (colbert.Job.BM25Weight), so MaxSim learns the
 	// margins of the teacher's network rather than BM25's. Ignored when the teacher is not residual.
 	StudentResidual bool
 	// StudentQueries is the number of queries per step of ColBERT; SpladeQueries of SPLADE (each
@@ -103,7 +103,7 @@ type Scale struct {
 	// a random MLM head, whose vectors are dense noise that a few dozen steps do not make rank.
 	SpladeLexicalInit bool
 	// SpladeTermBiasLR multiplies the learning rate of the SPLADE students' decoder bias, their
-	// per-term thresholds (distill.DefaultTermBiasLR) [1].
+	// per-term thresholds (splade.DefaultTermBiasLR) [1].
 	SpladeTermBiasLR float64
 	// AnnotateQueries caps the training queries whose candidates are annotated (0: all).
 	AnnotateQueries int
@@ -127,7 +127,7 @@ func DefaultScale(preset string) Scale {
 		Vocab: 2000, MaxLen: 64, QueryLen: 16, DocLen: 40,
 		TeacherSteps: 200, ColBERTSteps: 60, SpladeSteps: 200,
 		TeacherNegatives: 3, StudentQueries: 8, SpladeQueries: 4, TeacherLR: 2e-3, StudentLR: 1e-3,
-		SpladeLR: 1e-4, SpladeLexicalInit: true, SpladeTermBiasLR: distill.DefaultTermBiasLR,
+		SpladeLR: 1e-4, SpladeLexicalInit: true, SpladeTermBiasLR: splade.DefaultTermBiasLR,
 		TeacherHidden: 64, TeacherNoDropout: true, TeacherMarks: true, TeacherResidual: true, StudentResidual: true,
 		AnnotateQueries: 300, AnnotateNegatives: 5, RerankDepth: 20,
 	}
@@ -152,12 +152,12 @@ func DefaultScale(preset string) Scale {
 func WorkshopConfig(dir string) Config {
 	return Config{
 		Data: "synthetic", Preset: models.PresetTiny, Seed: 42, OutDir: dir, Quiet: true, Log: os.Stdout,
-		SpladeSweep: true, SweepLambdas: []float64{10 * distill.DefaultLambdaD}, Frontier: true,
+		SpladeSweep: true, SweepLambdas: []float64{10 * splade.DefaultLambdaD}, Frontier: true,
 		Scale: Scale{
 			Vocab: 2000, MaxLen: 64, QueryLen: 16, DocLen: 40,
 			TeacherSteps: 60, ColBERTSteps: 30, SpladeSteps: 30,
 			TeacherNegatives: 3, StudentQueries: 8, SpladeQueries: 4, TeacherLR: 2e-3, StudentLR: 1e-3,
-			SpladeLR: 1e-4, SpladeLexicalInit: true, SpladeTermBiasLR: distill.DefaultTermBiasLR,
+			SpladeLR: 1e-4, SpladeLexicalInit: true, SpladeTermBiasLR: splade.DefaultTermBiasLR,
 			TeacherHidden: 64, TeacherNoDropout: true, TeacherMarks: true, TeacherResidual: true, StudentResidual: true,
 			AnnotateQueries: 150, AnnotateNegatives: 5, RerankDepth: 10,
 		},

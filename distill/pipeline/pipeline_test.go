@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/mimicry-ir/mimicry/datasets"
-	"github.com/mimicry-ir/mimicry/distill"
 	"github.com/mimicry-ir/mimicry/distill/report"
+	"github.com/mimicry-ir/mimicry/distill/splade"
 	"github.com/mimicry-ir/mimicry/models"
 )
 
@@ -77,7 +77,7 @@ func smallConfig(dir string) Config {
 			HiddenAct: "gelu", MaxPositionEmbeddings: 48, TypeVocabSize: 2, InitializerRange: 0.02, LayerNormEps: 1e-12, DType: "float32"},
 		Scale: Scale{Vocab: 300, MaxLen: 48, QueryLen: 12, DocLen: 32, TeacherSteps: 8, ColBERTSteps: 8, SpladeSteps: 8,
 			TeacherNegatives: 2, TeacherLR: 1e-3, StudentLR: 1e-3, AnnotateNegatives: 3, RerankDepth: 20,
-			TeacherMarks: true, TeacherResidual: true, StudentResidual: true, SpladeLexicalInit: true, SpladeTermBiasLR: distill.DefaultTermBiasLR},
+			TeacherMarks: true, TeacherResidual: true, StudentResidual: true, SpladeLexicalInit: true, SpladeTermBiasLR: splade.DefaultTermBiasLR},
 	}
 }
 

@@ -11,8 +11,12 @@ import (
 
 	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/datasets/negatives"
-	"github.com/mimicry-ir/mimicry/distill"
+	"github.com/mimicry-ir/mimicry/distill/annotate"
+	"github.com/mimicry-ir/mimicry/distill/colbert"
 	"github.com/mimicry-ir/mimicry/distill/report"
+	"github.com/mimicry-ir/mimicry/distill/score"
+	"github.com/mimicry-ir/mimicry/distill/splade"
+	"github.com/mimicry-ir/mimicry/distill/teacher"
 	"github.com/mimicry-ir/mimicry/distill/train"
 	"github.com/mimicry-ir/mimicry/models"
 	"github.com/mimicry-ir/mimicry/models/backend"
@@ -66,7 +70,7 @@ type TrainingSetStage struct {
 // TeacherStage is the record of the teacher stage.
 type TeacherStage struct {
 	// Report is the teacher job's report (BM25 and the teacher reranking BM25's top k).
-	Report *distill.TeacherReport `json:"report"`
+	Report *teacher.Report `json:"report"`
 	// TokensPerSecond is the average number of real (non-padding) tokens of the training pairs per
 	// second of training.
 	TokensPerSecond float64 `json:"train_tokens_per_s"`
@@ -85,7 +89,7 @@ type AnswerKeyStage struct {
 // ColBERTStage is the record of a ColBERT stage.
 type ColBERTStage struct {
 	// Report is the ColBERT job's report.
-	Report *distill.ColBERTReport `json:"report"`
+	Report *colbert.Report `json:"report"`
 	// Sample holds teacher and student scores of held-out answer-key pairs (for the figures).
 	Sample []ScoredSample `json:"sample"`
 }
@@ -96,11 +100,11 @@ type ScoredSample = report.Sample
 // SpladeStage is the record of a SPLADE stage.
 type SpladeStage struct {
 	// Report is the SPLADE job's report.
-	Report *distill.SpladeReport `json:"report"`
+	Report *splade.Report `json:"report"`
 	// ExampleDoc is the id of the document whose top terms are shown; TopTerms its expansion.
-	ExampleDoc   string               `json:"example_doc"`
-	ExampleText  string               `json:"example_text"`
-	ExampleTerms []distill.TermWeight `json:"example_terms"`
+	ExampleDoc   string              `json:"example_doc"`
+	ExampleText  string              `json:"example_text"`
+	ExampleTerms []splade.TermWeight `json:"example_terms"`
 }
 
 // Run executes the pipeline and returns the report it wrote (also in OutDir/report.json).
@@ -229,8 +233,8 @@ func (r *Runner) TrainingSet() (*TrainingSetStage, error) {
 // "model") and evaluate it reranking BM25's top RerankDepth.
 func (r *Runner) Teacher() (*TeacherStage, error) {
 	cfg, sc := r.cfg, r.cfg.Scale
-	teacher := &TeacherStage{}
-	err := r.stage(StageTeacher, teacher, func() error {
+	teach := &TeacherStage{}
+	err := r.stage(StageTeacher, teach, func() error {
 		modelCfg := (*models.Config)(nil)
 		if cfg.Model != nil {
 			c := *cfg.Model
@@ -252,11 +256,11 @@ func (r *Runner) Teacher() (*TeacherStage, error) {
 				modelCfg.HiddenDropoutProb, modelCfg.AttentionProbsDropoutProb = 0, 0
 			}
 		}
-		job := &distill.TeacherJob{
+		job := &teacher.Job{
 			Collection: r.col, Backend: cfg.Backend, OutDir: r.dir(StageTeacher), Preset: cfg.Preset, Config: modelCfg,
 			Vocab: sc.Vocab, RerankDepth: sc.RerankDepth, Seed: cfg.Seed,
-			MarkExactMatches: sc.TeacherMarks, MarkRareDF: distill.DefaultMarkRareDF, BM25Residual: sc.TeacherResidual,
-			Train: distill.TeacherOptions{
+			MarkExactMatches: sc.TeacherMarks, MarkRareDF: teacher.DefaultMarkRareDF, BM25Residual: sc.TeacherResidual,
+			Train: teacher.Options{
 				Steps: sc.TeacherSteps, Negatives: sc.TeacherNegatives, MaxLen: sc.MaxLen, Quiet: cfg.Quiet, OnLog: cfg.OnLog,
 				Optimizer: &train.Optimizer{LearningRate: sc.TeacherLR, WarmupSteps: sc.TeacherSteps / 10, WeightDecay: 0.01, ClipNorm: 1},
 			},
@@ -265,17 +269,17 @@ func (r *Runner) Teacher() (*TeacherStage, error) {
 		if err != nil {
 			return err
 		}
-		teacher.Report = rep
+		teach.Report = rep
 		set, err := r.trainingSet()
 		if err != nil {
 			return err
 		}
 		if rep.TrainSecs > 0 {
-			teacher.TokensPerSecond = r.pairTokensPerStep(set, tk) * float64(rep.Steps) / rep.TrainSecs
+			teach.TokensPerSecond = r.pairTokensPerStep(set, tk) * float64(rep.Steps) / rep.TrainSecs
 		}
 		return nil
 	})
-	return teacher, err
+	return teach, err
 }
 
 // AnswerKey runs (or recalls) stage 3: the teacher scores the positives and AnnotateNegatives hard
@@ -291,22 +295,22 @@ func (r *Runner) AnswerKey() (*AnswerKeyStage, error) {
 		if err != nil {
 			return err
 		}
-		ce, info, err := distill.LoadCrossEncoder(r.dir(StageTeacher), cfg.Backend, sc.MaxLen, 0)
+		ce, info, err := teacher.Load(r.dir(StageTeacher), cfg.Backend, sc.MaxLen, 0)
 		if err != nil {
 			return err
 		}
 		if err := ce.UseCollection(r.col); err != nil {
 			return err
 		}
-		var pairs []distill.Pair
+		var pairs []annotate.Pair
 		for _, g := range r.annotatedGroups(set) {
 			negs := g.Negatives[:min(len(g.Negatives), sc.AnnotateNegatives)]
 			for _, pid := range slices.Concat(g.Positives, negs) {
-				pairs = append(pairs, distill.Pair{QueryID: g.QID, DocID: pid, Query: g.Query, Passage: set.Texts[pid]})
+				pairs = append(pairs, annotate.Pair{QueryID: g.QID, DocID: pid, Query: g.Query, Passage: set.Texts[pid]})
 			}
 		}
-		sum, err := distill.Annotate(distill.AnnotateOptions{
-			Teacher: ce, Pairs: distill.SlicePairs(pairs), Out: r.dir(answerKeyFileName), Quiet: cfg.Quiet,
+		sum, err := annotate.Run(annotate.Options{
+			Teacher: ce, Pairs: annotate.SlicePairs(pairs), Out: r.dir(answerKeyFileName), Quiet: cfg.Quiet,
 			Meta: datasets.AnswerKeyMeta{CheckpointSHA256: info.WeightsSHA256, Tokenizer: info.Tokenizer,
 				MaxQueryLength: sc.MaxLen, MaxDocLength: sc.MaxLen, Collection: r.col.Name},
 		})
@@ -339,38 +343,38 @@ func (r *Runner) LoadAnswerKey() ([]datasets.ScoredPair, *datasets.AnswerKeyMeta
 	return r.key, r.keyMeta, r.tk, nil
 }
 
-// ColBERT runs (or recalls) stage 4: a ColBERT student trained with loss (distill.LossMarginMSE,
-// recorded as StageColBERT, or distill.LossHardLabels, recorded as StageColBERTHard) on the answer
+// ColBERT runs (or recalls) stage 4: a ColBERT student trained with loss (colbert.LossMarginMSE,
+// recorded as StageColBERT, or colbert.LossHardLabels, recorded as StageColBERTHard) on the answer
 // key, indexed and evaluated.
 func (r *Runner) ColBERT(loss string) (*ColBERTStage, error) {
 	switch loss {
-	case distill.LossMarginMSE:
-		return r.colbert(StageColBERT, distill.RecipeOffline, loss)
-	case distill.LossHardLabels:
-		return r.colbert(StageColBERTHard, distill.RecipeOffline, loss)
+	case colbert.LossMarginMSE:
+		return r.colbert(StageColBERT, colbert.RecipeOffline, loss)
+	case colbert.LossHardLabels:
+		return r.colbert(StageColBERTHard, colbert.RecipeOffline, loss)
 	}
-	return nil, fmt.Errorf("pipeline: unknown ColBERT loss %q (want %q or %q)", loss, distill.LossMarginMSE, distill.LossHardLabels)
+	return nil, fmt.Errorf("pipeline: unknown ColBERT loss %q (want %q or %q)", loss, colbert.LossMarginMSE, colbert.LossHardLabels)
 }
 
 // recipeStages maps the frontier recipes to their stages.
 var recipeStages = map[string]string{
-	distill.RecipeOffline: StageColBERT, distill.RecipeKL: StageColBERTKL, distill.RecipeFixedMargin: StageColBERTFixedMargin,
-	distill.RecipeOnline: StageColBERTOnline, distill.RecipeSelf: StageColBERTSelf, distill.RecipeMultiTask: StageColBERTMultiTask,
+	colbert.RecipeOffline: StageColBERT, colbert.RecipeKL: StageColBERTKL, colbert.RecipeFixedMargin: StageColBERTFixedMargin,
+	colbert.RecipeOnline: StageColBERTOnline, colbert.RecipeSelf: StageColBERTSelf, colbert.RecipeMultiTask: StageColBERTMultiTask,
 }
 
-// ColBERTRecipe runs (or recalls) a ColBERT student trained by one of distill.Recipes with the
+// ColBERTRecipe runs (or recalls) a ColBERT student trained by one of colbert.Recipes with the
 // same steps, batch and candidates as stage 4 (RecipeOffline is stage 4 itself); the online recipe's
 // teacher is the stage-2 cross-encoder, and halfway through its training the student's own top
 // passages replace the negatives.
 func (r *Runner) ColBERTRecipe(recipe string) (*ColBERTStage, error) {
 	name, ok := recipeStages[recipe]
 	if !ok {
-		return nil, fmt.Errorf("pipeline: unknown ColBERT recipe %q (want one of %v)", recipe, distill.Recipes)
+		return nil, fmt.Errorf("pipeline: unknown ColBERT recipe %q (want one of %v)", recipe, colbert.Recipes)
 	}
-	return r.colbert(name, recipe, distill.LossMarginMSE)
+	return r.colbert(name, recipe, colbert.LossMarginMSE)
 }
 
-// Frontier runs (or recalls) the ColBERT stage of every recipe of distill.Recipes and compares them,
+// Frontier runs (or recalls) the ColBERT stage of every recipe of colbert.Recipes and compares them,
 // the offline Margin-MSE baseline (stage 4) first: the rows of the report's frontier table.
 func (r *Runner) Frontier() ([]report.RecipeRow, error) {
 	key, err := r.AnswerKey()
@@ -378,7 +382,7 @@ func (r *Runner) Frontier() ([]report.RecipeRow, error) {
 		return nil, err
 	}
 	stages := map[string]*ColBERTStage{}
-	for _, recipe := range distill.Recipes {
+	for _, recipe := range colbert.Recipes {
 		st, err := r.ColBERTRecipe(recipe)
 		if err != nil {
 			return nil, err
@@ -401,19 +405,19 @@ func (r *Runner) colbert(name, recipe, loss string) (*ColBERTStage, error) {
 	cfg, sc := r.cfg, r.cfg.Scale
 	var residual float64
 	if sc.StudentResidual {
-		teacher, err := r.Teacher()
+		teach, err := r.Teacher()
 		if err != nil {
 			return nil, err
 		}
-		residual = teacher.Report.BM25Weight
+		residual = teach.Report.BM25Weight
 	}
 	st := &ColBERTStage{}
 	err = r.stage(name, st, func() error {
-		job := &distill.ColBERTJob{
+		job := &colbert.Job{
 			BM25Weight: residual,
 			Collection: r.col, Key: answerKey, KeyMeta: keyMeta, Backend: cfg.Backend, OutDir: r.dir(name),
 			Preset: cfg.Preset, Config: studentCfg, Tokenizer: tk, RerankDepth: sc.RerankDepth, Seed: cfg.Seed, Recipe: recipe,
-			Train: distill.ColBERTOptions{
+			Train: colbert.Options{
 				Steps: sc.ColBERTSteps, QueriesPerBatch: sc.StudentQueries, Loss: loss, QueryLen: sc.QueryLen, DocLen: sc.DocLen, Quiet: cfg.Quiet, OnLog: cfg.OnLog,
 				Optimizer: &train.Optimizer{LearningRate: sc.StudentLR, WarmupSteps: sc.ColBERTSteps / 10, WeightDecay: 0.01, ClipNorm: 1},
 			},
@@ -423,8 +427,8 @@ func (r *Runner) colbert(name, recipe, loss string) (*ColBERTStage, error) {
 			// minute per student on 2 cores) is left to the baseline's stage.
 			job.ExhaustiveMaxDocs = -1
 		}
-		if recipe == distill.RecipeOnline {
-			ce, _, err := distill.LoadCrossEncoder(r.dir(StageTeacher), cfg.Backend, sc.MaxLen, 0)
+		if recipe == colbert.RecipeOnline {
+			ce, _, err := teacher.Load(r.dir(StageTeacher), cfg.Backend, sc.MaxLen, 0)
 			if err != nil {
 				return err
 			}
@@ -449,22 +453,22 @@ func (r *Runner) colbert(name, recipe, loss string) (*ColBERTStage, error) {
 }
 
 // spladeJob is the SPLADE job of a stage folder and λs.
-func (r *Runner) spladeJob(stage string, lambdaQ, lambdaD float64) (distill.SpladeJob, error) {
+func (r *Runner) spladeJob(stage string, lambdaQ, lambdaD float64) (splade.Job, error) {
 	answerKey, _, tk, err := r.LoadAnswerKey()
 	if err != nil {
-		return distill.SpladeJob{}, err
+		return splade.Job{}, err
 	}
 	studentCfg, err := r.modelConfig(tk)
 	if err != nil {
-		return distill.SpladeJob{}, err
+		return splade.Job{}, err
 	}
 	cfg, sc := r.cfg, r.cfg.Scale
-	return distill.SpladeJob{
+	return splade.Job{
 		Collection: r.col, AnswerKey: answerKey, Backend: cfg.Backend, OutDir: r.dir(stage), Tokenizer: tk,
 		Preset: cfg.Preset, Config: studentCfg, Seed: cfg.Seed, LexicalInit: sc.SpladeLexicalInit,
-		Train: distill.SpladeOptions{
+		Train: splade.Options{
 			Steps: sc.SpladeSteps, QueriesPerBatch: cmp.Or(sc.SpladeQueries, sc.StudentQueries), LambdaQ: lambdaQ, LambdaD: lambdaD, QueryMaxLen: sc.QueryLen, DocMaxLen: sc.DocLen,
-			Quiet: cfg.Quiet, Guard: distill.SpladeGuard{Off: true}, OnLog: cfg.OnLog,
+			Quiet: cfg.Quiet, Guard: splade.Guard{Off: true}, OnLog: cfg.OnLog,
 			Optimizer: &train.Optimizer{LearningRate: cmp.Or(sc.SpladeLR, sc.StudentLR), WarmupSteps: sc.SpladeSteps / 10, WeightDecay: 0.01, ClipNorm: 1,
 				LRMultipliers: map[string]float64{models.SpladeTermBias: cmp.Or(sc.SpladeTermBiasLR, 1)}},
 		},
@@ -475,7 +479,7 @@ func (r *Runner) spladeJob(stage string, lambdaQ, lambdaD float64) (distill.Spla
 // or at the default λs (recorded as StageSplade), indexed and evaluated, with the top terms of an
 // example document.
 func (r *Runner) Splade(dense bool) (*SpladeStage, error) {
-	name, lq, ld := StageSplade, distill.DefaultLambdaQ, distill.DefaultLambdaD
+	name, lq, ld := StageSplade, splade.DefaultLambdaQ, splade.DefaultLambdaD
 	if dense {
 		name, lq, ld = StageSpladeDense, 0, 0
 	}
@@ -490,26 +494,26 @@ func (r *Runner) Splade(dense bool) (*SpladeStage, error) {
 			return err
 		}
 		st.Report = rep
-		return r.exampleTerms(st, &distill.SpladeEncoder{Model: m, Tokenizer: tk, Backend: r.cfg.Backend, Quiet: true}, r.cfg.Scale.DocLen)
+		return r.exampleTerms(st, &splade.Encoder{Model: m, Tokenizer: tk, Backend: r.cfg.Backend, Quiet: true}, r.cfg.Scale.DocLen)
 	})
 	return st, err
 }
 
-// SpladeSweep runs (or recalls) the λ_d sweep: distill.SpladeSweep over Config.SweepLambdas.
-func (r *Runner) SpladeSweep() ([]distill.SpladeSweepRow, error) {
-	job, err := r.spladeJob(StageSpladeSweep, distill.DefaultLambdaQ, distill.DefaultLambdaD)
+// SpladeSweep runs (or recalls) the λ_d sweep: splade.Sweep over Config.SweepLambdas.
+func (r *Runner) SpladeSweep() ([]splade.SweepRow, error) {
+	job, err := r.spladeJob(StageSpladeSweep, splade.DefaultLambdaQ, splade.DefaultLambdaD)
 	if err != nil {
 		return nil, err
 	}
-	var sweep []distill.SpladeSweepRow
+	var sweep []splade.SweepRow
 	err = r.stage(StageSpladeSweep, &sweep, func() error {
 		var err error
 		lambdas := r.cfg.SweepLambdas
 		if len(lambdas) == 0 {
-			lambdas = distill.SpladeSweepLambdas(distill.DefaultLambdaD)
+			lambdas = splade.SweepLambdas(splade.DefaultLambdaD)
 		}
 		// The λ = 0 and default-λ students are the stages of the same job: reuse them.
-		var known []distill.SpladeSweepRow
+		var known []splade.SweepRow
 		for _, dense := range []bool{true, false} {
 			st, err := r.Splade(dense)
 			if err != nil {
@@ -517,15 +521,15 @@ func (r *Runner) SpladeSweep() ([]distill.SpladeSweepRow, error) {
 			}
 			known = append(known, spladeRow(st.Report))
 		}
-		sweep, err = distill.SpladeSweep(lambdas, job, known...)
+		sweep, err = splade.Sweep(lambdas, job, known...)
 		return err
 	})
 	return sweep, err
 }
 
 // spladeRow is a SPLADE stage's point of the sweep.
-func spladeRow(s *distill.SpladeReport) distill.SpladeSweepRow {
-	return distill.SpladeSweepRow{LambdaD: s.LambdaD, LambdaQ: s.LambdaQ, AvgDocActive: s.AvgDocActive, AvgQueryActive: s.AvgQueryActive,
+func spladeRow(s *splade.Report) splade.SweepRow {
+	return splade.SweepRow{LambdaD: s.LambdaD, LambdaQ: s.LambdaQ, AvgDocActive: s.AvgDocActive, AvgQueryActive: s.AvgQueryActive,
 		FLOPS: s.FLOPS, NDCG10: s.Measures["nDCG@10"], QueryMs: s.QueryMs, Postings: s.Postings, Warning: s.Warning}
 }
 
@@ -535,7 +539,7 @@ func (r *Runner) Report() (*report.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	teacher, err := r.Teacher()
+	teach, err := r.Teacher()
 	if err != nil {
 		return nil, err
 	}
@@ -543,15 +547,15 @@ func (r *Runner) Report() (*report.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	colbert := map[string]*ColBERTStage{}
-	for _, v := range [][2]string{{StageColBERT, distill.LossMarginMSE}, {StageColBERTHard, distill.LossHardLabels}} {
+	colberts := map[string]*ColBERTStage{}
+	for _, v := range [][2]string{{StageColBERT, colbert.LossMarginMSE}, {StageColBERTHard, colbert.LossHardLabels}} {
 		st, err := r.ColBERT(v[1])
 		if err != nil {
 			return nil, err
 		}
-		colbert[v[0]] = st
+		colberts[v[0]] = st
 	}
-	splade := map[string]*SpladeStage{}
+	splades := map[string]*SpladeStage{}
 	for _, dense := range []bool{true, false} {
 		st, err := r.Splade(dense)
 		if err != nil {
@@ -561,24 +565,24 @@ func (r *Runner) Report() (*report.Report, error) {
 		if dense {
 			name = StageSpladeDense
 		}
-		splade[name] = st
+		splades[name] = st
 	}
-	var sweep []distill.SpladeSweepRow
+	var sweep []splade.SweepRow
 	if r.cfg.SpladeSweep {
 		if sweep, err = r.SpladeSweep(); err != nil {
 			return nil, err
 		}
 	}
 	if r.cfg.Frontier {
-		for _, recipe := range distill.Recipes[1:] {
+		for _, recipe := range colbert.Recipes[1:] {
 			st, err := r.ColBERTRecipe(recipe)
 			if err != nil {
 				return nil, err
 			}
-			colbert[recipeStages[recipe]] = st
+			colberts[recipeStages[recipe]] = st
 		}
 	}
-	return r.assemble(*ts, *teacher, *key, colbert, splade, sweep)
+	return r.assemble(*ts, *teach, *key, colberts, splades, sweep)
 }
 
 // pairTokensPerStep estimates the real tokens of one teacher step from a sample of training pairs.
@@ -606,12 +610,12 @@ func (r *Runner) pairTokensPerStep(set *negatives.TrainingSet, tk tokenizer.Toke
 }
 
 // sampleScores scores the pairs of up to n queries of the answer key held out of the student's
-// training (distill.SplitAnswerKey with the job's fraction and seed) with the student.
-func (r *Runner) sampleScores(key []datasets.ScoredPair, s distill.Scorer, n int) ([]ScoredSample, error) {
-	_, held := distill.SplitAnswerKey(key, 0.1, r.cfg.Seed)
-	positives := distill.TrainingPositives(r.col)
-	queries := distill.TrainingQueries(r.col)
-	texts := distill.Texts(r.col.Docs)
+// training (datasets.SplitAnswerKey with the job's fraction and seed) with the student.
+func (r *Runner) sampleScores(key []datasets.ScoredPair, s score.Scorer, n int) ([]ScoredSample, error) {
+	_, held := datasets.SplitAnswerKey(key, 0.1, r.cfg.Seed)
+	positives := negatives.TrainingPositives(r.col)
+	queries := negatives.TrainingQueries(r.col)
+	texts := score.Texts(r.col.Docs)
 	var out []ScoredSample
 	var qs, ps []string
 	seen := map[string]bool{}
@@ -640,7 +644,7 @@ func (r *Runner) sampleScores(key []datasets.ScoredPair, s distill.Scorer, n int
 
 // exampleTerms records the top expanded terms of the first judged-relevant document of the first
 // evaluation query, the document the report shows.
-func (r *Runner) exampleTerms(st *SpladeStage, enc *distill.SpladeEncoder, maxLen int) error {
+func (r *Runner) exampleTerms(st *SpladeStage, enc *splade.Encoder, maxLen int) error {
 	q := r.col.Queries[0]
 	var doc string
 	best := 0
@@ -649,7 +653,7 @@ func (r *Runner) exampleTerms(st *SpladeStage, enc *distill.SpladeEncoder, maxLe
 			doc, best = pid, rel
 		}
 	}
-	texts := distill.Texts(r.col.Docs)
+	texts := score.Texts(r.col.Docs)
 	text, ok := texts[doc]
 	if !ok {
 		return errors.New("the example document is not in the corpus")
@@ -659,6 +663,6 @@ func (r *Runner) exampleTerms(st *SpladeStage, enc *distill.SpladeEncoder, maxLe
 		return err
 	}
 	st.ExampleDoc, st.ExampleText = doc, text
-	st.ExampleTerms = distill.TopTerms(vecs[0], enc.Tokenizer, 20)
+	st.ExampleTerms = splade.TopTerms(vecs[0], enc.Tokenizer, 20)
 	return nil
 }

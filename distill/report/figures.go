@@ -9,7 +9,7 @@ import (
 	"slices"
 
 	"github.com/mimicry-ir/mimicry/datasets"
-	"github.com/mimicry-ir/mimicry/distill"
+	"github.com/mimicry-ir/mimicry/distill/eval"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -85,7 +85,7 @@ func ScoreScatter(name string, samples []Sample) (*plot.Plot, error) {
 			neg = append(neg, plotter.XY{X: x.Teacher, Y: x.Student})
 		}
 	}
-	p.Title.Text = fmt.Sprintf("%s vs teacher scores (held-out pairs, Pearson r = %.3f)", name, distill.Pearson(t, s))
+	p.Title.Text = fmt.Sprintf("%s vs teacher scores (held-out pairs, Pearson r = %.3f)", name, eval.Pearson(t, s))
 	p.X.Label.Text = "teacher score"
 	p.Y.Label.Text = name + " score"
 	if err := addScatter(p, "other candidates", neg, palette[0]); err != nil {
@@ -132,7 +132,7 @@ func Margins(samples []Sample) (teacher, student []float64) {
 func MarginScatter(name string, samples []Sample) (*plot.Plot, error) {
 	t, s := Margins(samples)
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s vs teacher margins (r = %.3f, τ = %.3f)", name, distill.Pearson(t, s), distill.KendallTau(t, s))
+	p.Title.Text = fmt.Sprintf("%s vs teacher margins (r = %.3f, τ = %.3f)", name, eval.Pearson(t, s), eval.KendallTau(t, s))
 	p.X.Label.Text = "teacher margin t(p+) − t(p−)"
 	p.Y.Label.Text = name + " margin s(p+) − s(p−)"
 	xy := make(plotter.XYs, len(t))

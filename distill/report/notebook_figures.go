@@ -3,7 +3,7 @@ package report
 import (
 	"fmt"
 
-	"github.com/mimicry-ir/mimicry/distill"
+	"github.com/mimicry-ir/mimicry/distill/colbert"
 	"github.com/mimicry-ir/mimicry/losses"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
@@ -12,7 +12,7 @@ import (
 )
 
 // ScoreHistograms plots two overlaid histograms of scores, e.g. the teacher's scores of judged
-// positives and of the other candidates in the answer key (distill.ScoreDistributions).
+// positives and of the other candidates in the answer key (annotate.ScoreDistributions).
 func ScoreHistograms(title, labelA string, a []float64, labelB string, b []float64, bins int) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = title
@@ -41,7 +41,7 @@ func ScoreHistograms(title, labelA string, a []float64, labelB string, b []float
 }
 
 // simGrid adapts a MaxSim explanation to plotter.GridXYZ: x = passage token, y = query token.
-type simGrid struct{ ex *distill.MaxSimExplanation }
+type simGrid struct{ ex *colbert.Explanation }
 
 func (g simGrid) Dims() (c, r int)   { return len(g.ex.DocTokens), len(g.ex.QueryTokens) }
 func (g simGrid) Z(c, r int) float64 { return float64(g.ex.Similarity[len(g.ex.QueryTokens)-1-r][c]) }
@@ -50,7 +50,7 @@ func (g simGrid) Y(r int) float64    { return float64(r) }
 
 // MaxSimHeatMap draws the token-level cosine similarities of a ColBERT explanation: one row per query
 // token (top to bottom), one column per passage token; the score is the sum of each row's maximum.
-func MaxSimHeatMap(ex *distill.MaxSimExplanation) (*plot.Plot, error) {
+func MaxSimHeatMap(ex *colbert.Explanation) (*plot.Plot, error) {
 	if len(ex.DocTokens) == 0 || len(ex.QueryTokens) == 0 {
 		return nil, fmt.Errorf("maxsim heat map: no tokens")
 	}

@@ -1,0 +1,268 @@
+package teacher
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/mimicry-ir/mimicry/datasets"
+	"github.com/mimicry-ir/mimicry/datasets/bm25"
+	"github.com/mimicry-ir/mimicry/datasets/negatives"
+	"github.com/mimicry-ir/mimicry/distill/eval"
+	"github.com/mimicry-ir/mimicry/distill/score"
+	"github.com/mimicry-ir/mimicry/distill/train"
+	"github.com/mimicry-ir/mimicry/models"
+	"github.com/mimicry-ir/mimicry/models/tokenizer"
+)
+
+// Job is the whole first phase for one collection: build the hard-negative training set,
+// choose the tokenizer, create (or import) the cross-encoder, fine-tune it with periodic
+// evaluation on the dev groups, export it as a Hugging Face folder (OutDir/model) and measure it
+// as a reranker of BM25's top RerankDepth against BM25 on the collection's evaluation queries
+// (OutDir/teacher.json). Re-running it resumes from OutDir's checkpoints.
+type Job struct {
+	// Collection is the data; its evaluation queries are never trained on.
+	Collection *datasets.Collection
+	// Backend runs the graphs.
+	Backend backends.Backend
+	// OutDir receives checkpoints/, metrics.jsonl, model/ and teacher.json.
+	OutDir string
+	// Preset is the model size when not initialising from a checkpoint ("tiny", "small", "base").
+	Preset string
+	// Config, when set, is used instead of Preset's configuration (its VocabSize is set from the tokenizer).
+	Config *models.Config
+	// Init is a Hugging Face folder to start from (a BERT or a cross-encoder); empty: from scratch.
+	Init string
+	// Vocab > 0 trains a WordPiece vocabulary of that size on the corpus (small vocabularies make tiny
+	// models fast on CPU); 0 uses bert-base-uncased's (ignored with Init, whose tokenizer is used).
+	Vocab int
+	// MarkExactMatches trains (and records in the model's configuration) a cross-encoder that reads
+	// its pairs with shared words marked ([MarkExactMatches]).
+	MarkExactMatches bool
+	// MarkRareDF, with MarkExactMatches, marks the shared words rarer than this document fraction
+	// with their own marker ([MarkMatches], models.Config.MarkRareDF); 0: one marker.
+	MarkRareDF float64
+	// BM25Residual trains a residual cross-encoder: its score is its logit plus w·BM25, with w fitted
+	// on the training queries' BM25 top RerankDepth before training ([FitBM25Weight]) and recorded in the model's
+	// configuration (models.Config.BM25Weight). Ignored when the initial model already has a weight.
+	BM25Residual bool
+	// Depth is the BM25 depth from which hard negatives are mined [50].
+	Depth int
+	// Train configures the fine-tuning; its Model, Tokenizer and Backend are filled in by Run.
+	Train Options
+	// RerankDepth is the number of BM25 candidates the final evaluation reranks [100].
+	RerankDepth int
+	// Seed drives everything random.
+	Seed int64
+}
+
+// Report is teacher.json: the effectiveness of BM25 and of the teacher reranking it.
+type Report struct {
+	// Dataset names the collection.
+	Dataset string `json:"dataset"`
+	// Queries is the number of evaluation queries.
+	Queries int `json:"queries"`
+	// RerankDepth is the number of BM25 candidates the teacher reranked.
+	RerankDepth int `json:"rerank_depth"`
+	// BM25 and Teacher map measure names (nDCG@10, RR@10, R@100, AP) to their means.
+	BM25    map[string]float64 `json:"bm25"`
+	Teacher map[string]float64 `json:"teacher"`
+	// GainNDCG10 is the teacher's mean nDCG@10 minus BM25's over the evaluation queries, and
+	// GainP its two-sided p-value by Fisher's paired randomisation test (10,000 trials,
+	// eval.PairedRandomization).
+	GainNDCG10 float64 `json:"gain_ndcg10"`
+	GainP      float64 `json:"gain_p"`
+	// BM25Weight is the residual model's weight of BM25 (absent for a plain cross-encoder), and
+	// Network the measures of its network alone (the teacher's scores minus BM25Weight·BM25).
+	BM25Weight float64            `json:"bm25_weight,omitempty"`
+	Network    map[string]float64 `json:"network,omitempty"`
+	// TrainGroups is the number of training groups (queries with positives and hard negatives).
+	TrainGroups int `json:"train_groups"`
+	// Steps is the number of optimisation steps.
+	Steps int `json:"steps"`
+	// BestStep is the step whose weights the teacher kept when training selected the best dev
+	// evaluation (Options.SelectBy); absent otherwise.
+	BestStep int `json:"best_step,omitempty"`
+	// BestDev holds that step's dev-group measures.
+	BestDev map[string]float64 `json:"best_dev,omitempty"`
+	// TrainSecs is the wall time of the fine-tuning in this process.
+	TrainSecs float64 `json:"train_s"`
+}
+
+// Run executes the job and returns the trained teacher, its tokenizer and the report.
+func (j *Job) Run() (*models.Model, tokenizer.Tokenizer, *Report, error) {
+	col := j.Collection
+	depth := train.OrDefault(j.Depth, 50)
+	n := train.OrDefault(j.Train.Negatives, 7)
+	set, err := negatives.Build(col, negatives.Options{
+		Mine:        negatives.MineConfig{Depth: depth, Count: max(2*n, 16), Seed: j.Seed},
+		DevFraction: 0.05,
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tk, err := j.tokenizer(set)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ix, err := bm25.Build(col.Docs, bm25.Config{})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	weight := 0.0
+	if j.BM25Residual {
+		if weight, err = FitBM25Weight(ix, set, train.OrDefault(j.RerankDepth, 100)); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	m, err := j.model(tk, weight)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	opts := j.Train
+	opts.Model, opts.Tokenizer, opts.Backend, opts.Seed = m, tk, j.Backend, j.Seed
+	opts.OutDir, opts.BM25 = j.OutDir, ix
+	scorer := &CrossEncoder{Model: m, Tokenizer: tk, Backend: j.Backend, MaxLen: opts.MaxLen, BatchSize: 64, Label: "teacher", BM25: ix}
+	if opts.Eval == nil && len(set.Dev) > 0 && opts.EvalEvery > 0 {
+		opts.Eval = func(int) (map[string]float64, error) { return DevRerank(scorer, set) }
+	}
+	start := time.Now()
+	res, err := Train(set, opts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	trainSecs := time.Since(start).Seconds()
+	if err := models.ExportHF(filepath.Join(j.OutDir, "model"), m, j.Backend, tk); err != nil {
+		return nil, nil, nil, err
+	}
+	k := train.OrDefault(j.RerankDepth, 100)
+	bmRun := score.RunFromHits(ix.SearchBatch(col.Queries, k))
+	bmMeasures, err := eval.Means(col.Qrels, bmRun)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cands, texts := score.Candidates(ix, col.Queries, k), score.Texts(col.Docs)
+	teacherRun, err := score.Rerank(scorer, col.Queries, cands, texts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	teacherMeasures, err := eval.Means(col.Qrels, teacherRun)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	gain, gainP, err := eval.PairedGain(col.Qrels, teacherRun, bmRun, j.Seed)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var network map[string]float64
+	if w := m.Config.BM25Weight; w > 0 {
+		// The network's own ranking: the teacher's scores minus the BM25 term.
+		lexical, err := score.Rerank(&score.BM25{Index: ix}, col.Queries, cands, texts)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		alone := eval.Run{}
+		for q, docs := range teacherRun {
+			alone[q] = map[string]float64{}
+			for d, s := range docs {
+				alone[q][d] = s - w*lexical[q][d]
+			}
+		}
+		if network, err = eval.Means(col.Qrels, alone); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	rep := &Report{
+		Dataset: col.Name, Queries: len(col.Queries), RerankDepth: k, BM25: bmMeasures, Teacher: teacherMeasures,
+		TrainGroups: len(set.Train), Steps: res.Steps, TrainSecs: trainSecs,
+		BM25Weight: m.Config.BM25Weight, Network: network, GainNDCG10: gain, GainP: gainP,
+	}
+	if res.BestStep >= 0 {
+		rep.BestStep, rep.BestDev = res.BestStep, res.BestEval
+	}
+	data, _ := json.MarshalIndent(rep, "", "  ")
+	if err := datasets.WriteFileAtomic(filepath.Join(j.OutDir, "teacher.json"), func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	}); err != nil {
+		return nil, nil, nil, err
+	}
+	return m, tk, rep, nil
+}
+
+// tokenizer picks the job's tokenizer: the initial checkpoint's, a vocabulary trained on the
+// corpus, or bert-base-uncased's. A trained vocabulary is saved in OutDir/tokenizer and reused.
+func (j *Job) tokenizer(set *negatives.TrainingSet) (tokenizer.Tokenizer, error) {
+	return train.ChooseTokenizer(nil, j.Init, j.Vocab, j.OutDir, j.Collection)
+}
+
+// model creates or imports the cross-encoder; a positive bm25Weight makes it residual unless the
+// imported model already is.
+func (j *Job) model(tk tokenizer.Tokenizer, bm25Weight float64) (*models.Model, error) {
+	if j.Init != "" {
+		m, report, err := models.ImportHF(j.Init, models.KindCrossEncoder, j.Seed)
+		if err != nil {
+			return nil, err
+		}
+		if len(report.Missing) > 0 {
+			fmt.Fprintf(os.Stderr, "teacher: %d parameters not in %s are initialised fresh (e.g. %s)\n", len(report.Missing), j.Init, report.Missing[0])
+		}
+		j.scoring(m.Config, bm25Weight)
+		return m, nil
+	}
+	preset := j.Preset
+	if preset == "" {
+		preset = models.PresetTiny
+	}
+	cfg, err := models.NewConfig(preset, tk.VocabSize())
+	if err != nil {
+		return nil, err
+	}
+	if j.Config != nil {
+		c := *j.Config
+		c.VocabSize = tk.VocabSize()
+		cfg = &c
+	}
+	j.scoring(cfg, bm25Weight)
+	return models.New(models.KindCrossEncoder, cfg, 0, j.Seed)
+}
+
+// scoring records how the teacher reads and scores its pairs — the job's marking and BM25 weight —
+// unless the configuration (an imported model's) already has its own.
+func (j *Job) scoring(cfg *models.Config, bm25Weight float64) {
+	if j.MarkExactMatches && !cfg.MarkExactMatches {
+		cfg.MarkExactMatches, cfg.MarkRareDF = true, j.MarkRareDF
+	}
+	if cfg.BM25Weight <= 0 {
+		cfg.BM25Weight = bm25Weight
+	}
+}
+
+// DevRerank measures a scorer on the training set's dev groups: each group's positives and negatives
+// are reranked, positives being the relevant ones.
+func DevRerank(s score.Scorer, set *negatives.TrainingSet) (map[string]float64, error) {
+	qrels := datasets.Qrels{}
+	cands := map[string][]string{}
+	var queries []datasets.Query
+	for _, g := range set.Dev {
+		queries = append(queries, datasets.Query{ID: g.QID, Text: g.Query})
+		for _, p := range g.Positives {
+			qrels.Add(g.QID, p, 1)
+		}
+		cands[g.QID] = append(slices.Clone(g.Positives), g.Negatives...)
+	}
+	run, err := score.Rerank(s, queries, cands, set.Texts)
+	if err != nil {
+		return nil, err
+	}
+	res, err := eval.Evaluate(qrels, run, []eval.Measure{{Kind: eval.NDCG, Cutoff: 10}, {Kind: eval.RR, Cutoff: 10}}, eval.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return res.Mean, nil
+}
