@@ -1,7 +1,6 @@
 package datasets
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -10,8 +9,9 @@ import (
 	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
+
+	"github.com/mimicry-ir/mimicry/internal/files"
 )
 
 // Mimicry's answer key is what the cross-encoder teacher says about (query, passage) pairs: a JSONL file,
@@ -174,10 +174,8 @@ func WriteAnswerKey(path string, pairs []ScoredPair, meta AnswerKeyMeta) error {
 // AnswerKeyWriter streams an answer key to disk, for teachers that score more pairs than fit in memory.
 // Nothing appears at the final path until Close succeeds.
 type AnswerKeyWriter struct {
-	path string
 	meta AnswerKeyMeta
-	tmp  *os.File
-	bw   *bufio.Writer
+	out  *files.File
 	buf  []byte
 	n    int64
 	err  error
@@ -186,11 +184,11 @@ type AnswerKeyWriter struct {
 // CreateAnswerKey starts writing an answer key at path (a temporary file in the same directory until
 // Close); meta is written to the sidecar by Close, with Format and Pairs filled in.
 func CreateAnswerKey(path string, meta AnswerKeyMeta) (*AnswerKeyWriter, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	out, err := files.Create(path, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	return &AnswerKeyWriter{path: path, meta: meta, tmp: tmp, bw: bufio.NewWriterSize(tmp, 1<<20)}, nil
+	return &AnswerKeyWriter{meta: meta, out: out}, nil
 }
 
 // Write appends one pair. Empty ids and non-finite scores are errors, after which the writer only
@@ -204,7 +202,7 @@ func (w *AnswerKeyWriter) Write(p ScoredPair) error {
 		w.err = fmt.Errorf("datasets: answer key pair %d: %w", w.n+1, err)
 		return w.err
 	}
-	if _, err := w.bw.Write(w.buf); err != nil {
+	if _, err := w.out.Write(w.buf); err != nil {
 		w.err = err
 		return err
 	}
@@ -213,62 +211,32 @@ func (w *AnswerKeyWriter) Write(p ScoredPair) error {
 }
 
 // Abort discards what was written. It is safe to call after Close.
-func (w *AnswerKeyWriter) Abort() {
-	if w.tmp != nil {
-		w.tmp.Close()
-		os.Remove(w.tmp.Name())
-		w.tmp = nil
-	}
-}
+func (w *AnswerKeyWriter) Abort() { w.out.Abort() }
 
-// Close flushes the key, moves it to its path and writes the sidecar. On error nothing is left behind.
+// Close moves the key to its path and writes the sidecar, both or neither (files.Commit).
 func (w *AnswerKeyWriter) Close() (err error) {
-	if w.tmp == nil {
-		return errors.New("datasets: answer key writer already closed")
-	}
-	defer func() {
-		if err != nil {
-			w.Abort()
-		}
-	}()
 	if w.err != nil {
+		w.Abort()
 		return w.err
-	}
-	if err = w.bw.Flush(); err != nil {
-		return err
-	}
-	if err = w.tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = w.tmp.Sync(); err != nil {
-		return err
-	}
-	if err = w.tmp.Close(); err != nil {
-		return err
 	}
 	meta := w.meta
 	meta.Format, meta.Pairs = AnswerKeyFormat, w.n
 	mb, err := json.MarshalIndent(meta, "", "  ")
 	if err != nil {
+		w.Abort()
 		return err
 	}
-	// Write the sidecar under a temporary name first, so that a failure leaves neither file.
-	mp := AnswerKeyMetaPath(w.path)
-	mtmp := mp + ".tmp-" + filepath.Base(w.tmp.Name())
-	if err = WriteFileAtomic(mtmp, func(out io.Writer) error { _, e := out.Write(append(mb, '\n')); return e }); err != nil {
+	sidecar, err := files.Create(AnswerKeyMetaPath(w.out.Path()), 0o644)
+	if err != nil {
+		w.Abort()
 		return err
 	}
-	if err = os.Rename(w.tmp.Name(), w.path); err != nil {
-		os.Remove(mtmp)
+	if _, err := sidecar.Write(append(mb, '\n')); err != nil {
+		sidecar.Abort()
+		w.Abort()
 		return err
 	}
-	w.tmp = nil
-	if err = os.Rename(mtmp, mp); err != nil {
-		os.Remove(mtmp)
-		os.Remove(w.path)
-		return err
-	}
-	return nil
+	return files.Commit(w.out, sidecar)
 }
 
 // appendAnswerKeyLine appends the JSON line of p, failing on empty ids and non-finite scores.

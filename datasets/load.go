@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/mimicry-ir/mimicry/internal/files"
 )
 
 // DefaultSyntheticSeed is the seed Load uses for the bare spec "synthetic".
@@ -110,51 +112,21 @@ func ReadFile(path string, read func(r io.Reader, name string) error) error {
 	return read(r, path)
 }
 
-// WriteFileAtomic writes a file through write and then renames it into place, so that readers never see
-// a half-written file and nothing is left at path when write (or the final flush) fails: the data go to a
-// temporary file in the same directory, which is removed on error. A path ending in ".gz" is written
-// gzip-compressed. Content that would start with a UTF-8 byte-order mark gets a second one, since the
-// readers of this package drop one. The file gets mode 0644 (before umask).
-func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+// WriteFileAtomic writes a file through write, atomically (files.Write: nothing appears at path
+// unless write and the final flush succeed). A path ending in ".gz" is written gzip-compressed.
+// Content that would start with a UTF-8 byte-order mark gets a second one, since the readers of this
+// package drop one. The file gets mode 0644 (before umask).
+func WriteFileAtomic(path string, write func(w io.Writer) error) error {
+	return files.Write(path, 0o644, func(w io.Writer) error {
+		if !strings.HasSuffix(path, ".gz") {
+			return write(&bomEscaper{w: w})
 		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	var w io.Writer = bw
-	var zw *gzip.Writer
-	if strings.HasSuffix(path, ".gz") {
-		zw = gzip.NewWriter(bw)
-		w = zw
-	}
-	if err = write(&bomEscaper{w: w}); err != nil {
-		return err
-	}
-	if zw != nil {
-		if err = zw.Close(); err != nil {
+		zw := gzip.NewWriter(w)
+		if err := write(&bomEscaper{w: zw}); err != nil {
 			return err
 		}
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+		return zw.Close()
+	})
 }
 
 // collectionName returns a short name for a collection read from dir.

@@ -4,7 +4,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-
 )
 
 // SplitAnswerKey splits an answer key by query into the pairs to train on and the pairs of

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/mimicry-ir/mimicry/internal/files"
 )
 
 // ModulePath is the module path of this repository: the module GoNB's per-session modules are
@@ -211,7 +213,7 @@ func WriteSpec(dir string, s *Spec) error {
 	if err := enc.Encode(kernelJSONFor(s, dir)); err != nil {
 		return fmt.Errorf("kernelspec: %w", err)
 	}
-	files := []struct {
+	specFiles := []struct {
 		name string
 		data []byte
 		mode os.FileMode
@@ -220,33 +222,12 @@ func WriteSpec(dir string, s *Spec) error {
 		{"logo-svg.svg", []byte(logoSVG), 0o644},
 		{"kernel.json", buf.Bytes(), 0o644}, // last: a kernelspec is visible once kernel.json exists
 	}
-	for _, f := range files {
-		if err := writeFileAtomic(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
+	for _, f := range specFiles {
+		if err := files.WriteBytes(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
 			return fmt.Errorf("kernelspec: %w", err)
 		}
 	}
 	return nil
-}
-
-// writeFileAtomic writes data to path through a temporary file renamed into place.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // UserDataDir returns the user's Jupyter data directory, as jupyter_core computes it:

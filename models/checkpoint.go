@@ -14,6 +14,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/mimicry-ir/mimicry/internal/files"
 	"github.com/mimicry-ir/mimicry/models/safetensors"
 )
 
@@ -83,7 +84,7 @@ func writeModelInfo(dir string, m *Model) error {
 		return err
 	}
 	info, _ := json.MarshalIndent(mimicryInfo{Kind: m.Kind, ColBERTDim: m.ColBERTDim}, "", "  ")
-	return writeFileAtomic(filepath.Join(dir, MimicryFile), append(info, '\n'))
+	return files.WriteBytes(filepath.Join(dir, MimicryFile), append(info, '\n'), 0o644)
 }
 
 // Step is the step of the checkpoint restored by OpenCheckpoints or written last by Save (-1: none).

@@ -2,6 +2,7 @@ package models
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/mimicry-ir/mimicry/internal/files"
 )
 
 // Config is a BERT encoder's configuration. Its JSON form is Hugging Face's `config.json` (the fields
@@ -255,9 +257,9 @@ func LoadConfig(path string) (*Config, error) {
 		var typeErr *json.UnmarshalTypeError
 		var synErr *json.SyntaxError
 		switch {
-		case errorsAs(err, &typeErr):
+		case errors.As(err, &typeErr):
 			return nil, fmt.Errorf("%s: field %q: %v", path, typeErr.Field, err)
-		case errorsAs(err, &synErr):
+		case errors.As(err, &synErr):
 			line := 1 + strings.Count(string(data[:min(int(synErr.Offset), len(data))]), "\n")
 			return nil, fmt.Errorf("%s:%d: invalid JSON: %v", path, line, err)
 		}
@@ -291,5 +293,5 @@ func (c *Config) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(data, '\n'))
+	return files.WriteBytes(path, append(data, '\n'), 0o644)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/mimicry-ir/mimicry/internal/files"
 	"github.com/mimicry-ir/mimicry/models/safetensors"
 	"github.com/mimicry-ir/mimicry/models/tokenizer"
 )
@@ -90,7 +91,7 @@ func ExportHF(dir string, m *Model, backend backends.Backend, tk tokenizer.Token
 		}
 	}
 	info, _ := json.MarshalIndent(mimicryInfo{Kind: m.Kind, ColBERTDim: m.ColBERTDim}, "", "  ")
-	return writeFileAtomic(filepath.Join(dir, MimicryFile), append(info, '\n'))
+	return files.WriteBytes(filepath.Join(dir, MimicryFile), append(info, '\n'), 0o644)
 }
 
 // LoadHFTokenizer reads the tokenizer of a Hugging Face model folder (tokenizer.json, or vocab.txt

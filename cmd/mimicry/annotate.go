@@ -3,11 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -47,7 +44,15 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 // runAnnotate implements `mimicry annotate --teacher DIR --pairs FILE --out FILE`.
 func runAnnotate(args []string) error {
-	fs := flag.NewFlagSet("annotate", flag.ContinueOnError)
+	fs := newFlags("annotate", "annotate --teacher DIR|bm25 [--teacher ...] (--pairs FILE [--format F] | --bm25-top K) --out FILE\n                        [--data SPEC] [--shard i/n] [--batch 32] [--max-len 212] [--chunk 4096]", `
+Scores every pair once with the teacher and writes the answer key ({"qid","pid","score"} JSONL) with a
+.meta.json sidecar (teacher, checkpoint SHA-256, tokenizer, lengths, collection, pair count). Chunks of
+--chunk pairs are written to FILE.parts/ as they are done: if the run is killed, rerun the same command
+and it continues where it stopped; the key holds every pair exactly once.
+
+--data is needed to look up texts by id (kd and candidates files, negatives files without --texts, 
+--bm25-top); with --teacher bm25 it also supplies BM25's statistics (without it: per-pair BM25), and
+teachers trained with --bm25-residual or --mark-rare-df need it for theirs.`)
 	var teachers stringList
 	fs.Var(&teachers, "teacher", "cross-encoder folder (Hugging Face layout; DIR/model/ is used when present), or bm25; repeat for an ensemble (mean score)")
 	pairsPath := fs.String("pairs", "", "the pairs to score: a `mimicry negatives` JSONL, a PyLate KD JSONL or a qid<TAB>pid candidates file (.gz ok)")
@@ -61,26 +66,8 @@ func runAnnotate(args []string) error {
 	maxLen := fs.Int("max-len", tokenizer.PairMaxLen, "pair length limit of a cross-encoder teacher, in tokens")
 	chunk := fs.Int("chunk", annotate.DefaultChunkSize, "pairs per chunk: the unit that is scored, written and resumed")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mimicry annotate --teacher DIR|bm25 [--teacher ...] (--pairs FILE [--format F] | --bm25-top K) --out FILE\n"+
-			"                        [--data SPEC] [--shard i/n] [--batch 32] [--max-len 212] [--chunk 4096]\n\n"+
-			"Scores every pair once with the teacher and writes the answer key ({\"qid\",\"pid\",\"score\"} JSONL) with a\n"+
-			".meta.json sidecar (teacher, checkpoint SHA-256, tokenizer, lengths, collection, pair count). Chunks of\n"+
-			"--chunk pairs are written to FILE.parts/ as they are done: if the run is killed, rerun the same command\n"+
-			"and it continues where it stopped; the key holds every pair exactly once.\n\n"+
-			"--data is needed to look up texts by id (kd and candidates files, negatives files without --texts, \n"+
-			"--bm25-top); with --teacher bm25 it also supplies BM25's statistics (without it: per-pair BM25), and\n"+
-			"teachers trained with --bm25-residual or --mark-rare-df need it for theirs.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if err := fs.parse(args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if len(teachers) == 0 || *out == "" || (*pairsPath == "") == (*bm25Top <= 0) {
 		fs.Usage()
@@ -216,20 +203,6 @@ func runAnnotate(args []string) error {
 	return nil
 }
 
-// fileSHA256 returns the hex SHA-256 of a file's content.
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
 // detectPairsFormat tells the format of a pairs file from its first non-blank line: a JSON object with
 // "positives" (negatives) or "document_ids" (kd), anything else candidates.
 func detectPairsFormat(path string) (string, error) {
@@ -273,19 +246,9 @@ func detectPairsFormat(path string) (string, error) {
 
 // runAnnotateMerge implements `mimicry annotate merge --out FILE INPUT...`.
 func runAnnotateMerge(args []string) error {
-	fs := flag.NewFlagSet("annotate merge", flag.ContinueOnError)
+	fs := newFlags("annotate merge", "annotate merge --out FILE INPUT...", "Merges answer keys made by the same teacher (their .meta.json must agree) into one, checking that no\n(qid, pid) appears twice. The shards of one `mimicry annotate --shard i/n` job come back in the order\nof an unsharded run; other keys are concatenated in the order given.")
 	out := fs.String("out", "", "write the merged answer key to this file (and FILE.meta.json)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mimicry annotate merge --out FILE INPUT...\n\n"+
-			"Merges answer keys made by the same teacher (their .meta.json must agree) into one, checking that no\n"+
-			"(qid, pid) appears twice. The shards of one `mimicry annotate --shard i/n` job come back in the order\n"+
-			"of an unsharded run; other keys are concatenated in the order given.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if err := fs.parse(args, true); err != nil {
 		return err
 	}
 	if *out == "" || fs.NArg() == 0 {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -23,7 +21,9 @@ func init() {
 
 // runBM25 implements `mimicry bm25 --data <spec> --run run.trec --metrics metrics.json`.
 func runBM25(args []string) error {
-	fs := flag.NewFlagSet("bm25", flag.ContinueOnError)
+	fs := newFlags("bm25", "bm25 --data <spec> --run run.trec [--metrics metrics.json] [--k 1000] [--k1 0.9 --b 0.4]", `
+Indexes the collection in memory (Lucene's BM25 and EnglishAnalyzer, as Anserini), retrieves the top k
+documents of each evaluation query, writes them as a TREC run and evaluates it like trec_eval.`)
 	data := fs.String("data", "", "collection spec: "+strings.Join(datasetSpecNames(), ", "))
 	runPath := fs.String("run", "", "write the TREC run of the evaluation queries to this file")
 	metricsPath := fs.String("metrics", "", "write the mean measures as JSON to this file (optional)")
@@ -34,24 +34,9 @@ func runBM25(args []string) error {
 	stop := fs.Bool("stopwords", true, "remove Lucene's English stop words")
 	tag := fs.String("tag", "mimicry-bm25", "run tag (last column of the run file)")
 	measures := fs.String("measures", "nDCG@10,RR@10,R@100,AP", "comma-separated ir_measures names to report")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mimicry bm25 --data <spec> --run run.trec [--metrics metrics.json] [--k 1000] [--k1 0.9 --b 0.4]\n\n"+
-			"Indexes the collection in memory (Lucene's BM25 and EnglishAnalyzer, as Anserini), retrieves the top k\n"+
-			"documents of each evaluation query, writes them as a TREC run and evaluates it like trec_eval.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	fs.require("data", "run")
+	if err := fs.parse(args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if *data == "" || *runPath == "" {
-		fs.Usage()
-		return errors.New("--data and --run are required")
 	}
 	if *k <= 0 {
 		return fmt.Errorf("--k must be positive, got %d", *k)

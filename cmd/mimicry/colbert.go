@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -14,11 +13,11 @@ import (
 
 	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/datasets/bm25"
+	"github.com/mimicry-ir/mimicry/distill/annotate"
 	"github.com/mimicry-ir/mimicry/distill/colbert"
 	"github.com/mimicry-ir/mimicry/distill/eval"
 	"github.com/mimicry-ir/mimicry/distill/score"
 	"github.com/mimicry-ir/mimicry/distill/teacher"
-	"github.com/mimicry-ir/mimicry/distill/train"
 	"github.com/mimicry-ir/mimicry/models"
 	"github.com/mimicry-ir/mimicry/models/backend"
 	"github.com/mimicry-ir/mimicry/models/tokenizer"
@@ -39,36 +38,47 @@ func init() {
 
 // runTrainColBERT implements `mimicry train colbert --data <spec> --answer-key FILE --out DIR`.
 func runTrainColBERT(args []string) error {
-	fs := flag.NewFlagSet("train colbert", flag.ContinueOnError)
-	data := fs.String("data", "synthetic", "collection spec (texts, BM25, evaluation): "+strings.Join(datasetSpecNames(), ", "))
+	fs := newFlags("train colbert", "train colbert --data <spec> --answer-key FILE --out DIR [flags]", `
+Distils the teacher's answer key into a ColBERT student: each step draws (query, p1, p2) tuples — a judged
+positive against another candidate, two random candidates, or one positive and n negatives — with the
+teacher's scores, and fits the student's MaxSim margins to the teacher's (Margin-MSE). --loss hard-labels
+trains on the same tuples with the teacher's scores ignored. A held-out slice of the key's queries measures
+the agreement of student and teacher margins (Pearson, Kendall τ) in DIR/metrics.jsonl. The student is
+exported as a Hugging Face folder (DIR/model), the corpus encoded into DIR/index.colbert, and DIR/colbert.json
+compares BM25, ColBERT reranking BM25's top --rerank-depth and exhaustive ColBERT on the evaluation queries.
+
+The tokenizer is the teacher's: --tokenizer DIR, else --init's, else the folder the key's .meta.json names
+as teacher (looked up as given, beside the key and one folder up; its tokenizer must match the recorded
+SHA-256), else --vocab N trains one.
+
+Recipes beyond the static answer key (--recipe): kl (listwise KL over 1 positive + --negatives, ColBERTv2),
+fixed-margin (no teacher: margins regressed on --fixed-margin), online (the --teacher cross-encoder scores
+every batch; --refresh-every adds negatives the student retrieves itself), self (a student with twice the
+layers learns the key first and re-annotates it for this one, in DIR/self_teacher), multitask (Margin-MSE
++ masked-language modelling + in-batch contrastive, --mlm-weight, --inbatch-weight, --schedule).
+
+--bm25-residual makes the student's score MaxSim + w·BM25 (CLEAR's residual), in training and retrieval;
+with a residual teacher (train teacher --bm25-residual) and its w, MaxSim learns the margins of the
+teacher's network, not BM25's.`)
+	data := fs.dataFlag("synthetic", "texts, BM25, evaluation")
 	keyPath := fs.String("answer-key", "", "the teacher's answer key ({\"qid\",\"pid\",\"score\"} JSONL, with its .meta.json)")
 	out := fs.String("out", "", "output directory (checkpoints/, metrics.jsonl, model/, index.colbert, runs, colbert.json); re-running resumes")
-	preset := fs.String("preset", "tiny", "model size when training from scratch: tiny, small or base")
-	hidden := fs.Int("hidden", 0, "override the preset's hidden size (0: the preset's)")
-	layers := fs.Int("layers", 0, "override the preset's number of layers (0: the preset's)")
-	initDir := fs.String("init", "", "Hugging Face folder to start from (BERT, ColBERT or cross-encoder encoder); empty: from scratch")
-	tokDir := fs.String("tokenizer", "", "tokenizer folder (tokenizer.json or vocab.txt); default: the teacher's, found through the key's meta")
-	vocab := fs.Int("vocab", 0, "instead, train a WordPiece vocabulary of this size on the corpus (e.g. for a BM25 teacher)")
+	model := fs.modelFlags("BERT, ColBERT or cross-encoder encoder", true, false)
+	tr := fs.trainFlags(300, 1e-3, 16)
 	dim := fs.Int("dim", models.DefaultColBERTDim, "width of the token embeddings")
-	steps := fs.Int("steps", 300, "optimisation steps")
 	loss := fs.String("loss", colbert.LossMarginMSE, "margin-mse (the teacher's margins) or hard-labels (the ablation: judged positives only)")
 	hardLoss := fs.String("hard-loss", colbert.HardLossLCE, "loss of --loss hard-labels: lce (softmax over positive + negatives) or hinge")
 	pairing := fs.String("pairing", colbert.PairingPositiveVsNegative, "positive-vs-negative, random-pairs or nway (1 positive + --negatives)")
 	negs := fs.Int("negatives", 4, "negatives per query with --pairing nway")
-	queries := fs.Int("queries-per-batch", 16, "training tuples (queries) per step")
-	lr := fs.Float64("lr", 1e-3, "peak learning rate (AdamW; linear warm-up over 10% of the steps, then linear decay)")
 	qLen := fs.Int("query-len", tokenizer.QueryMaxLen, "query length in tokens, [MASK]-padded")
 	dLen := fs.Int("doc-len", tokenizer.DocMaxLen, "passage length limit in tokens")
 	attend := fs.Bool("attend-expansion", false, "let the encoder attend to the queries' [MASK] tokens")
 	heldOut := fs.Float64("heldout", 0.1, "fraction of the key's queries held out to measure student/teacher margin agreement")
 	evalEvery := fs.Int("eval-every", 100, "evaluate on the held-out queries every so many steps (0: at the end only)")
-	ckptEvery := fs.Int("checkpoint-every", 50, "save a checkpoint every so many steps")
 	rerank := fs.Int("rerank-depth", 100, "BM25 candidates reranked by MaxSim in the final evaluation")
 	depth := fs.Int("depth", 1000, "documents per query in the runs")
 	exhaustive := fs.Int("exhaustive-max-docs", 100000, "search exhaustively when the corpus has at most this many documents")
 	fp16 := fs.Bool("fp16", false, "store the index's embeddings as float16 (half the size)")
-	seed := fs.Int64("seed", 42, "random seed (held-out split, data order, sampling, initialisation)")
-	quiet := fs.Bool("quiet", false, "no progress bars")
 	recipe := fs.String("recipe", colbert.RecipeOffline, "how the student learns: "+strings.Join(colbert.Recipes, ", ")+" (sets --loss; see below)")
 	teacherDir := fs.String("teacher", "", "--recipe online: the cross-encoder folder run on every batch")
 	teacherLen := fs.Int("teacher-max-len", 0, "--recipe online: the teacher's pair length limit (0: the key's recorded length limits, else 212)")
@@ -81,50 +91,20 @@ func runTrainColBERT(args []string) error {
 	schedule := fs.String("schedule", "", "multi-task: constant or linear-decay weights (default: linear-decay with --recipe multitask)")
 	residual := fs.Bool("bm25-residual", false, "a residual student: its score is MaxSim + w·BM25, w the residual teacher's (found through the key's meta) or --bm25-weight")
 	bm25Weight := fs.Float64("bm25-weight", 0, "with --bm25-residual: this weight of BM25 instead of the teacher's")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mimicry train colbert --data <spec> --answer-key FILE --out DIR [flags]\n\n"+
-			"Distils the teacher's answer key into a ColBERT student: each step draws (query, p1, p2) tuples — a judged\n"+
-			"positive against another candidate, two random candidates, or one positive and n negatives — with the\n"+
-			"teacher's scores, and fits the student's MaxSim margins to the teacher's (Margin-MSE). --loss hard-labels\n"+
-			"trains on the same tuples with the teacher's scores ignored. A held-out slice of the key's queries measures\n"+
-			"the agreement of student and teacher margins (Pearson, Kendall τ) in DIR/metrics.jsonl. The student is\n"+
-			"exported as a Hugging Face folder (DIR/model), the corpus encoded into DIR/index.colbert, and DIR/colbert.json\n"+
-			"compares BM25, ColBERT reranking BM25's top --rerank-depth and exhaustive ColBERT on the evaluation queries.\n\n"+
-			"The tokenizer is the teacher's: --tokenizer DIR, else --init's, else the folder the key's .meta.json names\n"+
-			"as teacher (looked up as given, beside the key and one folder up; its tokenizer must match the recorded\n"+
-			"SHA-256), else --vocab N trains one.\n\n"+
-			"Recipes beyond the static answer key (--recipe): kl (listwise KL over 1 positive + --negatives, ColBERTv2),\n"+
-			"fixed-margin (no teacher: margins regressed on --fixed-margin), online (the --teacher cross-encoder scores\n"+
-			"every batch; --refresh-every adds negatives the student retrieves itself), self (a student with twice the\n"+
-			"layers learns the key first and re-annotates it for this one, in DIR/self_teacher), multitask (Margin-MSE\n"+
-			"+ masked-language modelling + in-batch contrastive, --mlm-weight, --inbatch-weight, --schedule).\n\n"+
-			"--bm25-residual makes the student's score MaxSim + w·BM25 (CLEAR's residual), in training and retrieval;\n"+
-			"with a residual teacher (train teacher --bm25-residual) and its w, MaxSim learns the margins of the\n"+
-			"teacher's network, not BM25's.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	fs.require("answer-key", "out")
+	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	if err := tr.check(); err != nil {
+		return err
 	}
-	if *out == "" || *keyPath == "" {
-		fs.Usage()
-		return errors.New("--answer-key and --out are required")
-	}
-	if *steps <= 0 || *queries <= 0 || *negs <= 0 || *dim <= 0 || *qLen < 4 || *dLen < 4 || *rerank <= 0 || *depth <= 0 {
-		return errors.New("--steps, --queries-per-batch, --negatives, --dim, --rerank-depth and --depth must be positive, --query-len and --doc-len at least 4")
+	if *negs <= 0 || *dim <= 0 || *qLen < 4 || *dLen < 4 || *rerank <= 0 || *depth <= 0 {
+		return errors.New("--negatives, --dim, --rerank-depth and --depth must be positive, --query-len and --doc-len at least 4")
 	}
 	if *heldOut < 0 || *heldOut >= 1 {
 		return fmt.Errorf("--heldout must be in [0, 1), got %v", *heldOut)
 	}
-	lossSet := false
-	fs.Visit(func(f *flag.Flag) { lossSet = lossSet || f.Name == "loss" })
-	if lossSet && *recipe != colbert.RecipeOffline {
+	if fs.isSet("loss") && *recipe != colbert.RecipeOffline {
 		return fmt.Errorf("--loss and --recipe %s both choose the loss: use one of them", *recipe)
 	}
 	if !slices.Contains(colbert.Recipes, *recipe) {
@@ -133,81 +113,66 @@ func runTrainColBERT(args []string) error {
 	if (*teacherDir != "") != (*recipe == colbert.RecipeOnline) {
 		return errors.New("--teacher DIR goes with --recipe online, and only with it")
 	}
-	key, meta, err := datasets.LoadAnswerKey(*keyPath)
+	if *bm25Weight < 0 || (*bm25Weight > 0 && !*residual) {
+		return errors.New("--bm25-weight must be positive and goes with --bm25-residual")
+	}
+	key, meta, err := readAnswerKey(*keyPath)
 	if err != nil {
 		return err
-	}
-	if len(key) == 0 {
-		return fmt.Errorf("%s: the answer key is empty", *keyPath)
 	}
 	col, err := datasets.Load(*data)
 	if err != nil {
 		return err
 	}
+	be, err := backend.Default()
+	if err != nil {
+		return err
+	}
+	setup, err := model.setup(col, be, *out, *tr.seed)
+	if err != nil {
+		return err
+	}
+	tk, tkDir, err := model.studentTokenizer(*keyPath, meta)
+	if err != nil {
+		return err
+	}
+	if tk != nil && !*tr.quiet {
+		fmt.Fprintf(os.Stderr, "train colbert: tokenizer from %s (%d tokens)\n", tkDir, tk.VocabSize())
+	}
+	setup.Tokenizer = tk
 	job := &colbert.Job{
-		Collection: col, Key: key, KeyMeta: meta, OutDir: *out, Preset: *preset, Init: *initDir, Dim: *dim, Vocab: *vocab,
-		RerankDepth: *rerank, Depth: *depth, ExhaustiveMaxDocs: *exhaustive, Seed: *seed,
+		Setup: setup, Key: key, KeyMeta: meta, Dim: *dim, RerankDepth: *rerank, Depth: *depth, ExhaustiveMaxDocs: *exhaustive,
+		BM25Weight: *bm25Weight, Recipe: *recipe,
 		Train: colbert.Options{
-			Steps: *steps, QueriesPerBatch: *queries, Pairing: *pairing, Negatives: *negs, Loss: *loss, HardLoss: *hardLoss,
+			Steps: *tr.steps, QueriesPerBatch: *tr.queries, Pairing: *pairing, Negatives: *negs, Loss: *loss, HardLoss: *hardLoss,
 			QueryLen: *qLen, DocLen: *dLen, AttendExpansion: *attend, HeldOutFraction: *heldOut,
-			Optimizer:       &train.Optimizer{LearningRate: *lr, WarmupSteps: *steps / 10, WeightDecay: 0.01, ClipNorm: 1},
-			CheckpointEvery: *ckptEvery, EvalEvery: *evalEvery, Quiet: *quiet,
+			Optimizer: tr.optimizer(), CheckpointEvery: *tr.ckptEvery, EvalEvery: *evalEvery, Quiet: *tr.quiet,
 			RefreshEvery: *refresh, RefreshDepth: *refreshDepth, Temperature: *temperature, FixedMargin: *margin,
 			MLMWeight: *mlmWeight, InBatchWeight: *inBatch, AuxSchedule: *schedule,
 		},
-		Recipe: *recipe,
 	}
 	if *heldOut == 0 {
 		job.Train.HeldOutFraction = -1
 	}
-	switch {
-	case *bm25Weight < 0 || (*bm25Weight > 0 && !*residual):
-		return errors.New("--bm25-weight must be positive and goes with --bm25-residual")
-	case *bm25Weight > 0:
-		job.BM25Weight = *bm25Weight
-	case *residual:
-		if job.BM25Weight, err = teacherBM25Weight(*keyPath, meta, *tokDir); err != nil {
-			return err
+	if *residual && *bm25Weight == 0 {
+		if tkDir == "" {
+			if tkDir, err = annotate.FindTeacher(*keyPath, meta); err != nil {
+				return fmt.Errorf("--bm25-residual takes the teacher's weight of BM25, but: %w (or give --bm25-weight W)", err)
+			}
+		}
+		if job.BM25Weight, err = annotate.TeacherBM25Weight(tkDir); err != nil {
+			return fmt.Errorf("--bm25-residual: %w; give --bm25-weight W", err)
 		}
 	}
 	if *fp16 {
 		job.IndexDType = colbert.IndexFloat16
-	}
-	if *hidden > 0 || *layers > 0 {
-		if *initDir != "" {
-			return errors.New("--hidden and --layers size a model trained from scratch; they cannot be combined with --init")
-		}
-		cfg, err := resizedPreset(*preset, *hidden, *layers)
-		if err != nil {
-			return err
-		}
-		job.Config = cfg
-	}
-	if *initDir == "" && *vocab <= 0 {
-		tk, where, err := teacherTokenizer(*keyPath, meta, *tokDir)
-		if err != nil {
-			return err
-		}
-		job.Tokenizer = tk
-		if !*quiet {
-			fmt.Fprintf(os.Stderr, "train colbert: tokenizer from %s (%d tokens)\n", where, tk.VocabSize())
-		}
-	} else if *tokDir != "" {
-		tk, err := loadTokenizerDir(*tokDir)
-		if err != nil {
-			return err
-		}
-		job.Tokenizer = tk
-	}
-	if job.Backend, err = backend.Default(); err != nil {
-		return err
 	}
 	if *teacherDir != "" {
 		n := *teacherLen
 		if n == 0 && meta != nil && meta.MaxQueryLength > 0 && meta.MaxDocLength > 0 {
 			n = max(meta.MaxQueryLength, meta.MaxDocLength)
 		}
-		ce, _, err := teacher.Load(*teacherDir, job.Backend, cmp.Or(n, tokenizer.PairMaxLen), 0)
+		ce, _, err := teacher.Load(*teacherDir, be, cmp.Or(n, tokenizer.PairMaxLen), 0)
 		if err != nil {
 			return fmt.Errorf("--teacher: %w", err)
 		}
@@ -259,115 +224,9 @@ func runTrainColBERT(args []string) error {
 	return nil
 }
 
-// loadTokenizerDir reads a tokenizer folder (or a model folder's model/ subfolder).
-func loadTokenizerDir(dir string) (tokenizer.Tokenizer, error) {
-	tk, err := models.LoadHFTokenizer(dir)
-	if err != nil {
-		if sub := filepath.Join(dir, "model"); dirExists(sub) {
-			if tk2, err2 := models.LoadHFTokenizer(sub); err2 == nil {
-				return tk2, nil
-			}
-		}
-		return nil, fmt.Errorf("tokenizer %s: %w", dir, err)
-	}
-	return tk, nil
-}
-
-func dirExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
-}
-
-// teacherTokenizer finds the student's tokenizer: --tokenizer when given, else the tokenizer saved
-// with the teacher that the answer key's meta names. `mimicry annotate` records the teacher folder's
-// base name ("teacher" for runs/teacher) and "tokenizer.json sha256:<hex>"; the folder is looked up
-// as named, beside the key and one folder above it (with or without model/), and a folder whose
-// tokenizer does not match the recorded digest is skipped.
-func teacherTokenizer(keyPath string, meta *datasets.AnswerKeyMeta, tokDir string) (tokenizer.Tokenizer, string, error) {
-	if tokDir != "" {
-		tk, err := loadTokenizerDir(tokDir)
-		return tk, tokDir, err
-	}
-	if meta == nil {
-		return nil, "", fmt.Errorf("%s has no %s naming its teacher: give the teacher's tokenizer with --tokenizer DIR, or --vocab N",
-			keyPath, filepath.Base(datasets.AnswerKeyMetaPath(keyPath)))
-	}
-	var names []string
-	for _, n := range strings.Split(strings.TrimSuffix(strings.TrimPrefix(meta.Teacher, "ensemble("), ")"), ",") {
-		if n = strings.TrimSpace(n); n != "" && !strings.HasPrefix(n, "bm25") {
-			names = append(names, n)
-		}
-	}
-	var digests []string
-	for _, t := range strings.Split(meta.Tokenizer, ",") {
-		if _, hex, ok := strings.Cut(t, "sha256:"); ok {
-			digests = append(digests, strings.TrimSpace(hex))
-		}
-	}
-	keyDir := filepath.Dir(keyPath)
-	var looked []string
-	for _, n := range names {
-		for _, base := range []string{n, filepath.Join(keyDir, n), filepath.Join(keyDir, "..", n)} {
-			for _, dir := range []string{filepath.Join(base, "model"), base} {
-				if !dirExists(dir) || slices.Contains(looked, filepath.Clean(dir)) {
-					continue
-				}
-				looked = append(looked, filepath.Clean(dir))
-				if len(digests) > 0 {
-					ok := false
-					for _, f := range []string{"tokenizer.json", "vocab.txt"} {
-						if h, err := fileSHA256(filepath.Join(dir, f)); err == nil && slices.Contains(digests, h) {
-							ok = true
-						}
-					}
-					if !ok {
-						continue
-					}
-				}
-				if tk, err := models.LoadHFTokenizer(dir); err == nil {
-					return tk, dir, nil
-				}
-			}
-		}
-	}
-	what := fmt.Sprintf("the answer key's teacher is %q", meta.Teacher)
-	if len(names) == 0 {
-		return nil, "", fmt.Errorf("%s (%s): it has no tokenizer; give one with --tokenizer DIR, or train one with --vocab N", what, datasets.AnswerKeyMetaPath(keyPath))
-	}
-	return nil, "", fmt.Errorf("%s (%s) but no folder with its tokenizer%s was found (looked in %s): give --tokenizer DIR (the teacher's model folder) or --vocab N",
-		what, datasets.AnswerKeyMetaPath(keyPath), digestNote(digests), strings.Join(append(looked, names...), ", "))
-}
-
-// teacherBM25Weight returns the BM25 weight of the residual teacher that wrote the answer key, read
-// from the config.json of the folder teacherTokenizer finds (or of tokDir).
-func teacherBM25Weight(keyPath string, meta *datasets.AnswerKeyMeta, tokDir string) (float64, error) {
-	_, dir, err := teacherTokenizer(keyPath, meta, tokDir)
-	if err != nil {
-		return 0, fmt.Errorf("--bm25-residual takes the teacher's weight of BM25, but: %w (or give --bm25-weight W)", err)
-	}
-	for _, d := range []string{dir, filepath.Join(dir, "model")} {
-		cfg, err := models.LoadConfig(filepath.Join(d, models.ConfigFile))
-		if err != nil {
-			continue
-		}
-		if cfg.BM25Weight <= 0 {
-			return 0, fmt.Errorf("--bm25-residual: the teacher in %s is not residual (its %s has no mimicry_bm25_weight); give --bm25-weight W", d, models.ConfigFile)
-		}
-		return cfg.BM25Weight, nil
-	}
-	return 0, fmt.Errorf("--bm25-residual: %s has no readable %s to take the teacher's weight of BM25 from; give --bm25-weight W", dir, models.ConfigFile)
-}
-
-func digestNote(d []string) string {
-	if len(d) == 0 {
-		return ""
-	}
-	return " (sha256 " + strings.Join(d, ", ") + ")"
-}
-
 // runRetrieve implements `mimicry retrieve --model DIR --data <spec> --run run.trec`.
 func runRetrieve(args []string) error {
-	fs := flag.NewFlagSet("retrieve", flag.ContinueOnError)
+	fs := newFlags("retrieve", "retrieve --model DIR --data <spec> --run run.trec [--metrics m.json] [--rerank-bm25 K] [--index FILE]", "Encodes the corpus with a ColBERT model (or reads --index), scores the evaluation queries by MaxSim in\nplain Go — against every document, or against BM25's top K with --rerank-bm25 K — writes the top --k as a\nTREC run and evaluates it like `mimicry eval`.")
 	modelDir := fs.String("model", "", "ColBERT model folder (Hugging Face layout, e.g. the model/ of `mimicry train colbert`)")
 	data := fs.String("data", "", "collection spec: "+strings.Join(datasetSpecNames(), ", "))
 	runPath := fs.String("run", "", "write the TREC run of the evaluation queries to this file")
@@ -380,25 +239,9 @@ func runRetrieve(args []string) error {
 	tag := fs.String("tag", "mimicry-colbert", "run tag (last column of the run file)")
 	measures := fs.String("measures", "nDCG@10,RR@10,R@100,AP", "comma-separated ir_measures names to report")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mimicry retrieve --model DIR --data <spec> --run run.trec [--metrics m.json] [--rerank-bm25 K] [--index FILE]\n\n"+
-			"Encodes the corpus with a ColBERT model (or reads --index), scores the evaluation queries by MaxSim in\n"+
-			"plain Go — against every document, or against BM25's top K with --rerank-bm25 K — writes the top --k as a\n"+
-			"TREC run and evaluates it like `mimicry eval`.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	fs.require("model", "data", "run")
+	if err := fs.parse(args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if *modelDir == "" || *data == "" || *runPath == "" {
-		fs.Usage()
-		return errors.New("--model, --data and --run are required")
 	}
 	if *k <= 0 || *rerankK < 0 || *batch <= 0 {
 		return errors.New("--k and --batch must be positive and --rerank-bm25 not negative")

@@ -11,6 +11,7 @@ import (
 	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/distill/colbert"
 	"github.com/mimicry-ir/mimicry/distill/train"
+	"github.com/mimicry-ir/mimicry/internal/files"
 	"github.com/mimicry-ir/mimicry/models/tokenizer"
 )
 
@@ -158,13 +159,15 @@ func TestTeacherTokenizerFromKeyMeta(t *testing.T) {
 	if err := tk.Save(teacher); err != nil {
 		t.Fatal(err)
 	}
-	sum, err := fileSHA256(filepath.Join(teacher, "tokenizer.json"))
+	sum, err := files.SHA256(filepath.Join(teacher, "tokenizer.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	key := filepath.Join(dir, "runs", "answer-key.jsonl")
 	meta := &datasets.AnswerKeyMeta{Teacher: "teacher", Tokenizer: "tokenizer.json sha256:" + sum}
-	got, where, err := teacherTokenizer(key, meta, "")
+	fs := newFlags("test", "test", "")
+	m := fs.modelFlags("", true, false)
+	got, where, err := m.studentTokenizer(key, meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,14 +176,16 @@ func TestTeacherTokenizerFromKeyMeta(t *testing.T) {
 	}
 	// A folder whose tokenizer does not match the recorded digest is not used.
 	meta.Tokenizer = "tokenizer.json sha256:" + strings.Repeat("0", 64)
-	if _, _, err := teacherTokenizer(key, meta, ""); err == nil || !strings.Contains(err.Error(), "--tokenizer") {
+	if _, _, err := m.studentTokenizer(key, meta); err == nil || !strings.Contains(err.Error(), "--tokenizer") {
 		t.Errorf("digest mismatch: %v", err)
 	}
 	// --tokenizer wins, and may name the teacher's folder above model/.
-	if got, _, err := teacherTokenizer(key, nil, filepath.Dir(teacher)); err != nil || got.VocabSize() != tk.VocabSize() {
+	*m.tokenizer = filepath.Dir(teacher)
+	if got, _, err := m.studentTokenizer(key, nil); err != nil || got.VocabSize() != tk.VocabSize() {
 		t.Errorf("--tokenizer: %v", err)
 	}
-	if _, _, err := teacherTokenizer(key, nil, ""); err == nil || !strings.Contains(err.Error(), "meta.json") {
+	*m.tokenizer = ""
+	if _, _, err := m.studentTokenizer(key, nil); err == nil || !strings.Contains(err.Error(), "meta.json") {
 		t.Errorf("key without meta: %v", err)
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -21,19 +20,12 @@ func init() {
 
 // runDownload implements `mimicry download [--list] NAME...`.
 func runDownload(args []string) error {
-	fs := flag.NewFlagSet("download", flag.ContinueOnError)
+	fs := newFlags("download", "download [--list] NAME...", `
+Downloads collections into the cache ($MIMICRY_CACHE, default <user cache dir>/mimicry), checks
+their checksums, unpacks them and prints the --data spec that reads each one. An interrupted
+download resumes where it stopped.`)
 	list := fs.Bool("list", false, "list the known collections and exit")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mimicry download [--list] NAME...\n\n"+
-			"Downloads collections into the cache ($MIMICRY_CACHE, default <user cache dir>/mimicry), checks\n"+
-			"their checksums, unpacks them and prints the --data spec that reads each one. An interrupted\n"+
-			"download resumes where it stopped.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if err := fs.parse(args, true); err != nil {
 		return err
 	}
 	if *list || fs.NArg() == 0 {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,31 +21,18 @@ func init() {
 
 // runEval implements `mimicry eval --data <spec> --run run.trec --metrics metrics.json`.
 func runEval(args []string) error {
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs := newFlags("eval", "eval --data <spec> --run run.trec [--metrics metrics.json]", `
+Evaluates any TREC run against the collection's evaluation judgements exactly as trec_eval does:
+documents ranked by score, ties by document id descending; only queries both in the run and judged
+are averaged unless --complete.`)
 	data := fs.String("data", "", "collection spec whose evaluation qrels to use: "+strings.Join(datasetSpecNames(), ", "))
 	runPath := fs.String("run", "", "TREC run file to evaluate (qid Q0 docid rank score tag)")
 	metricsPath := fs.String("metrics", "", "write the mean measures as JSON to this file (optional)")
 	measures := fs.String("measures", "nDCG@10,RR@10,R@100,AP", "comma-separated ir_measures names (nDCG@k, RR@k, R@k, AP, P@k)")
 	complete := fs.Bool("complete", false, "average over every judged query, counting queries missing from the run as 0 (trec_eval -c)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mimicry eval --data <spec> --run run.trec [--metrics metrics.json]\n\n"+
-			"Evaluates any TREC run against the collection's evaluation judgements exactly as trec_eval does:\n"+
-			"documents ranked by score, ties by document id descending; only queries both in the run and judged\n"+
-			"are averaged unless --complete.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	fs.require("data", "run")
+	if err := fs.parse(args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if *data == "" || *runPath == "" {
-		fs.Usage()
-		return errors.New("--data and --run are required")
 	}
 	ms, err := eval.ParseMeasures(*measures)
 	if err != nil {

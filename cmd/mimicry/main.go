@@ -10,6 +10,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"sort"
@@ -78,7 +80,9 @@ func run(args []string) int {
 		usage()
 		return 2
 	}
-	if err := c.run(rest); err != nil {
+	if err := c.run(rest); errors.Is(err, flag.ErrHelp) {
+		return 0 // -h: the command printed its usage
+	} else if err != nil {
 		fmt.Fprintf(os.Stderr, "mimicry %s: %v\n", c.name, err)
 		return 1
 	}

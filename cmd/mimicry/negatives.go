@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -36,7 +34,12 @@ type trainGroupLine struct {
 
 // runNegatives implements `mimicry negatives --data <spec> --depth 100 --count 32 --out train.jsonl`.
 func runNegatives(args []string) error {
-	fs := flag.NewFlagSet("negatives", flag.ContinueOnError)
+	fs := newFlags("negatives", "negatives --data <spec> --out train.jsonl [--depth 100] [--count 32] [--texts]", `
+Builds training groups from the collection's training queries and judgements, or, for collections
+without training queries (Cranfield, CACM), from title → body pairs (weak supervision; evaluation
+queries are never used). Negatives are the top --depth BM25 results minus the judged positives.
+Each output line is {"split": "train"|"dev", "qid", "query", "positives": [ids], "negatives": [ids]}
+plus, with --texts, "positive_texts" and "negative_texts" parallel to the id lists.`)
 	data := fs.String("data", "", "collection spec: "+strings.Join(datasetSpecNames(), ", "))
 	out := fs.String("out", "", "write the training groups to this JSONL file")
 	depth := fs.Int("depth", 100, "BM25 depth of the negative pool")
@@ -49,27 +52,9 @@ func runNegatives(args []string) error {
 	texts := fs.Bool("texts", false, "include the passage texts (positive_texts, negative_texts) besides the ids")
 	k1 := fs.Float64("k1", 0.9, "BM25 k1 of the mining index")
 	b := fs.Float64("b", 0.4, "BM25 b of the mining index")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mimicry negatives --data <spec> --out train.jsonl [--depth 100] [--count 32] [--texts]\n\n"+
-			"Builds training groups from the collection's training queries and judgements, or, for collections\n"+
-			"without training queries (Cranfield, CACM), from title → body pairs (weak supervision; evaluation\n"+
-			"queries are never used). Negatives are the top --depth BM25 results minus the judged positives.\n"+
-			"Each output line is {\"split\": \"train\"|\"dev\", \"qid\", \"query\", \"positives\": [ids], \"negatives\": [ids]}\n"+
-			"plus, with --texts, \"positive_texts\" and \"negative_texts\" parallel to the id lists.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	fs.require("data", "out")
+	if err := fs.parse(args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if *data == "" || *out == "" {
-		fs.Usage()
-		return errors.New("--data and --out are required")
 	}
 	strat, err := negatives.ParseStrategy(*strategy)
 	if err != nil {

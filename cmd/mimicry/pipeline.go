@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,7 +21,13 @@ func init() {
 
 // runPipeline implements `mimicry pipeline [--data spec] [--preset p] [--seed N] [--out DIR]`.
 func runPipeline(args []string) error {
-	fs := flag.NewFlagSet("pipeline", flag.ContinueOnError)
+	fs := newFlags("pipeline", "pipeline [--data <spec>] [--preset tiny|small|base] [--seed N] [--out DIR] [--splade-sweep] [--frontier]", `
+Runs every stage of Mimicry's method on a collection and writes DIR/report.json, DIR/report.md and
+DIR/figures/*.svg. A finished stage is recorded in DIR/stages/ and skipped when the command is run
+again; an interrupted stage resumes from its last checkpoint. --frontier adds five ColBERT students (about
+11 more minutes for the tiny default on 2 cores), one per recipe beyond the static answer key, each trained as
+long as the Margin-MSE student, as report rows colbert_kl, colbert_fixed_margin, colbert_online,
+colbert_self and colbert_multitask; it may be added to a finished run.`)
 	data := fs.String("data", "synthetic", "collection spec: "+strings.Join(datasetSpecNames(), ", "))
 	preset := fs.String("preset", "tiny", "model size: tiny, small or base")
 	seed := fs.Int64("seed", 42, "random seed of every stage")
@@ -36,24 +40,8 @@ func runPipeline(args []string) error {
 	colbertSteps := fs.Int("colbert-steps", 0, fmt.Sprintf("ColBERT training steps (0: the preset's; tiny: %d)", def.ColBERTSteps))
 	spladeSteps := fs.Int("splade-steps", 0, fmt.Sprintf("SPLADE training steps (0: the preset's; tiny: %d)", def.SpladeSteps))
 	annotateQueries := fs.Int("annotate-queries", -1, fmt.Sprintf("training queries whose candidates are annotated (-1: the preset's; tiny: %d; 0: all)", def.AnnotateQueries))
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mimicry pipeline [--data <spec>] [--preset tiny|small|base] [--seed N] [--out DIR] [--splade-sweep] [--frontier]\n\n"+
-			"Runs every stage of Mimicry's method on a collection and writes DIR/report.json, DIR/report.md and\n"+
-			"DIR/figures/*.svg. A finished stage is recorded in DIR/stages/ and skipped when the command is run\n"+
-			"again; an interrupted stage resumes from its last checkpoint. --frontier adds five ColBERT students (about\n"+
-			"11 more minutes for the tiny default on 2 cores), one per recipe beyond the static answer key, each trained as\n"+
-			"long as the Margin-MSE student, as report rows colbert_kl, colbert_fixed_margin, colbert_online,\n"+
-			"colbert_self and colbert_multitask; it may be added to a finished run.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if err := fs.parse(args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	scale := pipeline.DefaultScale(*preset)
 	for _, o := range []struct {

@@ -1,17 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/distill/splade"
-	"github.com/mimicry-ir/mimicry/distill/train"
 	"github.com/mimicry-ir/mimicry/models"
 	"github.com/mimicry-ir/mimicry/models/backend"
 	"github.com/mimicry-ir/mimicry/models/tokenizer"
@@ -27,23 +25,30 @@ func init() {
 
 // runTrainSplade implements `mimicry train splade --data <spec> --answer-key FILE --out DIR`.
 func runTrainSplade(args []string) error {
-	fs := flag.NewFlagSet("train splade", flag.ContinueOnError)
-	data := fs.String("data", "synthetic", "collection spec (texts of the answer key's ids, corpus, evaluation queries): "+strings.Join(datasetSpecNames(), ", "))
+	fs := newFlags("train splade", `train splade --data <spec> --answer-key FILE --out DIR [--lambda-q X] [--lambda-d X]
+                          [--preset tiny] [--steps N] [--regularizer flops|l1] [--standardize] [--sweep] [flags]`, `
+Distils the teacher's answer key into a SPLADE student: the student's score of (query, passage) is the dot
+product of their vocabulary-sized sparse vectors, fitted to the teacher's scores by MSE, plus λ_q·R(queries)
++ λ_d·R(documents) with R the FLOPS (or L1) penalty, warmed up quadratically. Stops with an explanation if
+the vectors collapse to zero (λ too high) or stay dense (λ too low). Then exports the student as a Hugging
+Face BertForMaskedLM folder (DIR/model), encodes the corpus into an inverted index (DIR/index.splade),
+retrieves the evaluation queries (DIR/run.trec) and writes DIR/splade.json: nDCG@10, RR@10, R@100, AP beside
+BM25's, average active terms per document and query, FLOPS and the median query latency.
+
+The tokenizer is the teacher's: --tokenizer DIR, else --init's, else the folder the answer key's .meta.json
+names as teacher (looked up as given, beside the key and one folder up; its tokenizer must match the
+recorded SHA-256), else --vocab N trains one.`)
+	data := fs.dataFlag("synthetic", "texts of the answer key's ids, corpus, evaluation queries")
 	keyPath := fs.String("answer-key", "", "the teacher's answer key ({\"qid\",\"pid\",\"score\"} JSONL, from `mimicry annotate`)")
 	out := fs.String("out", "", "output directory (checkpoints/, metrics.jsonl, model/, index.splade, run.trec, splade.json); re-running resumes")
-	tokDir := fs.String("tokenizer", "", "tokenizer folder or file (default: the teacher's, found through the answer key's .meta.json)")
-	vocab := fs.Int("vocab", 0, "train a WordPiece vocabulary of this size on the corpus instead (e.g. for a BM25 answer key)")
-	initDir := fs.String("init", "", "Hugging Face folder to start from (a BertForMaskedLM or any BERT, e.g. the teacher); empty: from scratch")
-	preset := fs.String("preset", "tiny", "model size when training from scratch: tiny, small or base")
-	steps := fs.Int("steps", 300, "optimisation steps")
+	model := fs.modelFlags("a BertForMaskedLM or any BERT, e.g. the teacher", true, false)
+	tr := fs.trainFlags(300, 1e-4, 8)
 	lambdaQ := fs.Float64("lambda-q", splade.DefaultLambdaQ, "sparsity weight λ_q of the query vectors")
 	lambdaD := fs.Float64("lambda-d", splade.DefaultLambdaD, "sparsity weight λ_d of the document vectors")
 	reg := fs.String("regularizer", splade.RegFLOPS, "sparsity penalty: flops (Σ_j mean_j², SPLADE's) or l1")
 	standardize := fs.Bool("standardize", false, "fit the teacher's scores standardised per batch (z-scores), so that λ means the same for any teacher; default: the raw scores, which rank better (README, \"The SPLADE student\")")
 	warmup := fs.Int("sparsity-warmup", 0, "steps T of the quadratic warm-up λ·min(1,t/T)² (0: a third of --steps; -1: none)")
-	lr := fs.Float64("lr", 1e-4, "peak learning rate (AdamW; linear warm-up over 10% of the steps, then linear decay); above 1e-4 a from-scratch student loses its bag-of-words start within 50 steps")
 	biasLR := fs.Float64("term-bias-lr", 0, "multiplier of the learning rate of the MLM decoder bias, one activation threshold per vocabulary term (0: splade.DefaultTermBiasLR for a --lexical-init start, 1 otherwise)")
-	queries := fs.Int("queries-per-batch", 8, "queries per step")
 	perQuery := fs.Int("passages-per-query", 4, "scored passages per query and step")
 	qLen := fs.Int("query-max-len", tokenizer.QueryMaxLen, "query length limit in tokens")
 	dLen := fs.Int("doc-max-len", tokenizer.DocMaxLen, "passage length limit in tokens")
@@ -57,39 +62,16 @@ func runTrainSplade(args []string) error {
 	threshold := fs.Float64("lexical-threshold", models.DefaultLexicalThreshold, "with --lexical-init: the decoder bias −τ that leaves only a token's own entry active")
 	noGuard := fs.Bool("no-guard", false, "do not stop when the vectors collapse to zero or stay dense (the report warns instead)")
 	logEvery := fs.Int("log-every", 10, "log the loss parts and sparsity every so many steps")
-	ckptEvery := fs.Int("checkpoint-every", 50, "save a checkpoint every so many steps")
-	seed := fs.Int64("seed", 42, "random seed (data order, sampling, initialisation)")
-	quiet := fs.Bool("quiet", false, "no progress bars")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mimicry train splade --data <spec> --answer-key FILE --out DIR [--lambda-q X] [--lambda-d X]\n"+
-			"                          [--preset tiny] [--steps N] [--regularizer flops|l1] [--standardize] [--sweep] [flags]\n\n"+
-			"Distils the teacher's answer key into a SPLADE student: the student's score of (query, passage) is the dot\n"+
-			"product of their vocabulary-sized sparse vectors, fitted to the teacher's scores by MSE, plus λ_q·R(queries)\n"+
-			"+ λ_d·R(documents) with R the FLOPS (or L1) penalty, warmed up quadratically. Stops with an explanation if\n"+
-			"the vectors collapse to zero (λ too high) or stay dense (λ too low). Then exports the student as a Hugging\n"+
-			"Face BertForMaskedLM folder (DIR/model), encodes the corpus into an inverted index (DIR/index.splade),\n"+
-			"retrieves the evaluation queries (DIR/run.trec) and writes DIR/splade.json: nDCG@10, RR@10, R@100, AP beside\n"+
-			"BM25's, average active terms per document and query, FLOPS and the median query latency.\n\n"+
-			"The tokenizer is the teacher's: --tokenizer DIR, else the folder the answer key's .meta.json names as teacher\n"+
-			"(a `mimicry train teacher` output beside the key), checked against the recorded hash.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	fs.require("answer-key", "out")
+	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if *out == "" || *keyPath == "" {
-		fs.Usage()
-		return errors.New("--answer-key and --out are required")
+	if err := tr.check(); err != nil {
+		return err
 	}
 	switch {
-	case *steps <= 0 || *queries <= 0 || *perQuery <= 0:
-		return errors.New("--steps, --queries-per-batch and --passages-per-query must be positive")
+	case *perQuery <= 0:
+		return errors.New("--passages-per-query must be positive")
 	case *lambdaQ < 0 || *lambdaD < 0:
 		return errors.New("--lambda-q and --lambda-d must be ≥ 0")
 	case *reg != splade.RegFLOPS && *reg != splade.RegL1:
@@ -98,13 +80,12 @@ func runTrainSplade(args []string) error {
 		return fmt.Errorf("--bits %d: want 8 or 16", *bits)
 	case *qLen < 3 || *dLen < 3:
 		return errors.New("--query-max-len and --doc-max-len must be at least 3")
+	case !(*biasLR >= 0):
+		return fmt.Errorf("--term-bias-lr must be ≥ 0 (0: the default), got %v", *biasLR)
 	}
 	var sweepLambdas []float64
 	if *sweep {
-		sweepLambdas = splade.SweepLambdas(*lambdaD)
-		if *lambdaD == 0 {
-			sweepLambdas = splade.SweepLambdas(splade.DefaultLambdaD)
-		}
+		sweepLambdas = splade.SweepLambdas(cmp.Or(*lambdaD, splade.DefaultLambdaD))
 		if *sweepList != "" {
 			sweepLambdas = nil
 			for _, f := range strings.Split(*sweepList, ",") {
@@ -116,61 +97,49 @@ func runTrainSplade(args []string) error {
 			}
 		}
 	}
-
-	key, meta, err := datasets.LoadAnswerKey(*keyPath)
+	key, meta, err := readAnswerKey(*keyPath)
 	if err != nil {
 		return err
-	}
-	if len(key) == 0 {
-		return fmt.Errorf("%s: the answer key is empty", *keyPath)
-	}
-	if !(*biasLR >= 0) {
-		return fmt.Errorf("--term-bias-lr must be ≥ 0 (0: the default), got %v", *biasLR)
 	}
 	col, err := datasets.Load(*data)
 	if err != nil {
 		return err
 	}
+	be, err := backend.Default()
+	if err != nil {
+		return err
+	}
+	setup, err := model.setup(col, be, *out, *tr.seed)
+	if err != nil {
+		return err
+	}
+	tk, tkDir, err := model.studentTokenizer(*keyPath, meta)
+	if err != nil {
+		return err
+	}
+	if tk != nil && !*tr.quiet {
+		fmt.Fprintf(os.Stderr, "train splade: tokenizer from %s (%d tokens)\n", tkDir, tk.VocabSize())
+	}
+	setup.Tokenizer = tk
 	job := &splade.Job{
-		Collection: col, AnswerKey: key, OutDir: *out, Preset: *preset, Init: *initDir, Vocab: *vocab,
+		Setup: setup, Key: key,
 		Index:  splade.IndexOptions{Bits: *bits, MaxDocTerms: *docTerms},
 		Search: splade.SearchOptions{MaxQueryTerms: *queryTerms},
-		Depth:  *depth, Seed: *seed, LexicalInit: *lexical, LexicalThreshold: *threshold,
+		Depth:  *depth, LexicalInit: *lexical, LexicalThreshold: *threshold,
 		Train: splade.Options{
-			Steps: *steps, QueriesPerBatch: *queries, PassagesPerQuery: *perQuery,
+			Steps: *tr.steps, QueriesPerBatch: *tr.queries, PassagesPerQuery: *perQuery,
 			LambdaQ: *lambdaQ, LambdaD: *lambdaD, Regularizer: *reg, SparsityWarmup: *warmup, Standardize: *standardize,
-			QueryMaxLen: *qLen, DocMaxLen: *dLen,
-			Optimizer: &train.Optimizer{LearningRate: *lr, WarmupSteps: *steps / 10, WeightDecay: 0.01, ClipNorm: 1},
-			LogEvery:  *logEvery, CheckpointEvery: *ckptEvery, Guard: splade.Guard{Off: *noGuard}, Quiet: *quiet,
+			QueryMaxLen: *qLen, DocMaxLen: *dLen, Optimizer: tr.optimizer(),
+			LogEvery: *logEvery, CheckpointEvery: *tr.ckptEvery, Guard: splade.Guard{Off: *noGuard}, Quiet: *tr.quiet,
 		},
 	}
 	if *biasLR > 0 {
 		job.Train.Optimizer.LRMultipliers = map[string]float64{models.SpladeTermBias: *biasLR}
 	}
-	switch {
-	case *tokDir != "":
-		if job.Tokenizer, err = spladeLoadTokenizerDir(*tokDir); err != nil {
-			return err
-		}
-	case *initDir != "" || *vocab > 0:
-		// The job takes Init's tokenizer or trains one.
-	default:
-		tk, where, err := spladeTeacherTokenizer(*keyPath, meta)
-		if err != nil {
-			return err
-		}
-		if !*quiet {
-			fmt.Fprintf(os.Stderr, "splade: tokenizer of the teacher, from %s\n", where)
-		}
-		job.Tokenizer = tk
-	}
-	if job.Backend, err = backend.Default(); err != nil {
-		return err
-	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	_, _, _, rep, err := job.Run()
+	_, rep, err := job.Run()
 	if err != nil {
 		return err
 	}
@@ -205,71 +174,4 @@ func runTrainSplade(args []string) error {
 		fmt.Printf("  %10g %10g %10.1f %10.2f %8.4f %9.3f%s\n", r.LambdaD, r.LambdaQ, r.AvgDocActive, r.FLOPS, r.NDCG10, r.QueryMs, note)
 	}
 	return nil
-}
-
-// spladeLoadTokenizerDir loads a tokenizer from a folder or file, or from a folder's model/ subfolder.
-func spladeLoadTokenizerDir(dir string) (*tokenizer.WordPiece, error) {
-	tk, err := tokenizer.LoadFile(dir)
-	if err != nil {
-		if sub := filepath.Join(dir, "model"); spladeIsDir(sub) {
-			if tk2, err2 := tokenizer.LoadFile(sub); err2 == nil {
-				return tk2, nil
-			}
-		}
-		return nil, err
-	}
-	return tk, nil
-}
-
-func spladeIsDir(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && st.IsDir()
-}
-
-// spladeTeacherTokenizer finds the tokenizer of the teacher that made the answer key at keyPath: the folder
-// its metadata names (meta.Extra["teacher_dir"], or meta.Teacher as a path, as is or relative to the
-// key's folder), checked against the tokenizer hash the metadata records.
-func spladeTeacherTokenizer(keyPath string, meta *datasets.AnswerKeyMeta) (*tokenizer.WordPiece, string, error) {
-	hint := "give the teacher's tokenizer with --tokenizer DIR (e.g. the `mimicry train teacher` output), or --vocab N to train one"
-	if meta == nil {
-		return nil, "", fmt.Errorf("%s has no %s, so its teacher is unknown: %s", keyPath, filepath.Base(datasets.AnswerKeyMetaPath(keyPath)), hint)
-	}
-	if meta.Tokenizer == "" {
-		return nil, "", fmt.Errorf("the answer key's teacher %q has no tokenizer (not a model): %s", meta.Teacher, hint)
-	}
-	var candidates []string
-	if d := meta.Extra["teacher_dir"]; d != "" {
-		candidates = append(candidates, d, filepath.Join(filepath.Dir(keyPath), d))
-	}
-	if meta.Teacher != "" {
-		candidates = append(candidates, meta.Teacher, filepath.Join(filepath.Dir(keyPath), meta.Teacher))
-	}
-	var tried []string
-	for _, c := range candidates {
-		for _, dir := range []string{filepath.Join(c, "model"), c} {
-			if !spladeIsDir(dir) {
-				continue
-			}
-			tried = append(tried, dir)
-			for _, f := range []string{"tokenizer.json", "vocab.txt"} {
-				path := filepath.Join(dir, f)
-				h, err := fileSHA256(path)
-				if err != nil {
-					continue
-				}
-				if want := f + " sha256:" + h; !strings.Contains(meta.Tokenizer, want) {
-					continue
-				}
-				tk, err := tokenizer.LoadFile(path)
-				if err != nil {
-					return nil, "", err
-				}
-				return tk, path, nil
-			}
-		}
-	}
-	if len(tried) > 0 {
-		return nil, "", fmt.Errorf("the answer key's tokenizer (%s) matches none of %s: %s", meta.Tokenizer, strings.Join(tried, ", "), hint)
-	}
-	return nil, "", fmt.Errorf("cannot find the folder of the answer key's teacher %q (looked beside %s): %s", meta.Teacher, keyPath, hint)
 }

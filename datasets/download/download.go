@@ -32,6 +32,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mimicry-ir/mimicry/internal/files"
 )
 
 // CacheDir returns the cache directory: $MIMICRY_CACHE when set, else os.UserCacheDir()/mimicry.
@@ -442,21 +444,7 @@ func (d *Downloader) recordSum(url, sum string) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(d.Dir, ".checksums-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(append(b, '\n'))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), d.checksumsPath())
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
+	return files.WriteBytes(d.checksumsPath(), append(b, '\n'), 0o644)
 }
 
 func (d *Downloader) client() *http.Client {

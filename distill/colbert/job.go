@@ -2,15 +2,12 @@ package colbert
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/gomlx/gomlx/backends"
 	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/datasets/bm25"
 	"github.com/mimicry-ir/mimicry/datasets/negatives"
@@ -30,29 +27,17 @@ import (
 // the runs and OutDir/colbert.json comparing them with BM25. Re-running it resumes from OutDir's
 // checkpoints.
 type Job struct {
-	// Collection is the corpus, its queries and judgements.
-	Collection *datasets.Collection
+	// Setup is the data, backend, output folder, model and tokenizer sources and seed (OutDir
+	// receives checkpoints/, metrics.jsonl, model/, index.colbert, the runs and colbert.json). Init
+	// may be a BERT, a ColBERT or a cross-encoder (its encoder); the tokenizer is normally the
+	// teacher's.
+	train.Setup
 	// Key is the answer key.
 	Key []datasets.ScoredPair
 	// KeyMeta is the key's provenance (for the report; may be nil).
 	KeyMeta *datasets.AnswerKeyMeta
-	// Backend runs the graphs.
-	Backend backends.Backend
-	// OutDir receives checkpoints/, metrics.jsonl, model/, index.colbert, the runs and colbert.json.
-	OutDir string
-	// Preset is the model size when not initialising from a checkpoint ("tiny", "small", "base").
-	Preset string
-	// Config, when set, is used instead of Preset's configuration (its VocabSize is the tokenizer's).
-	Config *models.Config
-	// Init is a Hugging Face folder to start from: a BERT, a ColBERT or a cross-encoder (its encoder).
-	Init string
-	// Dim is the width of the token embeddings [models.DefaultColBERTDim].
+	// Dim is the width of the token embeddings [models.DefaultColBERTDim, or Init's].
 	Dim int
-	// Tokenizer encodes texts (the teacher's). Nil: Init's; else a vocabulary of Vocab tokens trained
-	// on the corpus (saved in OutDir/tokenizer); else bert-base-uncased's.
-	Tokenizer tokenizer.Tokenizer
-	// Vocab is the size of the vocabulary to train when there is neither Tokenizer nor Init.
-	Vocab int
 	// Train configures the training; Model, Tokenizer, Backend, Seed and OutDir are filled in.
 	Train Options
 	// Recipe is one of Recipes [RecipeOffline]; it sets Train's loss options (ApplyRecipe).
@@ -75,8 +60,6 @@ type Job struct {
 	// its exported config.json records the weight (models.Config.BM25Weight). Distilling a residual
 	// teacher with the teacher's own weight leaves MaxSim to learn the teacher network's margins.
 	BM25Weight float64
-	// Seed drives everything random.
-	Seed int64
 }
 
 // Report is colbert.json: the student's training and its effectiveness against BM25.
@@ -145,7 +128,7 @@ func (j *Job) Run() (*Encoder, *Report, error) {
 	if err := os.MkdirAll(j.OutDir, 0o755); err != nil {
 		return nil, nil, err
 	}
-	tk, err := j.tokenizer()
+	tk, err := j.ChooseTokenizer()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -279,7 +262,7 @@ func (j *Job) Run() (*Encoder, *Report, error) {
 	if rep.ColBERTRerank, err = eval.Means(col.Qrels, rerank); err != nil {
 		return nil, nil, fmt.Errorf("colbert job: reranking: %w", err)
 	}
-	if err := colbertWriteRun(filepath.Join(j.OutDir, "run.colbert-rerank.trec"), rerank, "mimicry-colbert-rerank", depth); err != nil {
+	if err := train.WriteRun(filepath.Join(j.OutDir, "run.colbert-rerank.trec"), rerank, "mimicry-colbert-rerank", depth); err != nil {
 		return nil, nil, err
 	}
 	maxDocs := j.ExhaustiveMaxDocs
@@ -293,72 +276,21 @@ func (j *Job) Run() (*Encoder, *Report, error) {
 		if rep.ColBERT, err = eval.Means(col.Qrels, full); err != nil {
 			return nil, nil, fmt.Errorf("colbert job: exhaustive search: %w", err)
 		}
-		if err := colbertWriteRun(filepath.Join(j.OutDir, "run.colbert.trec"), full, "mimicry-colbert", depth); err != nil {
+		if err := train.WriteRun(filepath.Join(j.OutDir, "run.colbert.trec"), full, "mimicry-colbert", depth); err != nil {
 			return nil, nil, err
 		}
 	}
-	data, _ := json.MarshalIndent(rep, "", "  ")
-	if err := datasets.WriteFileAtomic(filepath.Join(j.OutDir, "colbert.json"), func(w io.Writer) error {
-		_, err := w.Write(append(data, '\n'))
-		return err
-	}); err != nil {
+	if err := train.WriteReport(filepath.Join(j.OutDir, "colbert.json"), rep); err != nil {
 		return nil, nil, err
 	}
 	return enc, rep, nil
 }
 
-// colbertWriteRun writes a run as a TREC file, at most depth documents per query.
-func colbertWriteRun(path string, run eval.Run, tag string, depth int) error {
-	entries, err := datasets.RankRun(run, tag, depth)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := datasets.WriteTRECRun(path, entries); err != nil {
-		return fmt.Errorf("writing run %s: %w", path, err)
-	}
-	return nil
-}
-
-// tokenizer picks the job's tokenizer (see Job.Tokenizer).
-func (j *Job) tokenizer() (tokenizer.Tokenizer, error) {
-	return train.ChooseTokenizer(j.Tokenizer, j.Init, j.Vocab, j.OutDir, j.Collection)
-}
-
-// model creates or imports the student.
+// model creates or imports the student; a positive BM25Weight makes it residual.
 func (j *Job) model(tk tokenizer.Tokenizer) (*models.Model, error) {
-	dim := train.OrDefault(j.Dim, models.DefaultColBERTDim)
-	if j.Init != "" {
-		m, report, err := models.ImportHF(j.Init, models.KindColBERT, j.Seed)
-		if err != nil {
-			return nil, err
-		}
-		if m.ColBERTDim != dim && j.Dim > 0 {
-			return nil, fmt.Errorf("colbert job: %s has %d-dimensional embeddings, %d were asked for", j.Init, m.ColBERTDim, dim)
-		}
-		if len(report.Missing) > 0 && !j.Train.Quiet {
-			fmt.Fprintf(os.Stderr, "colbert: %d parameters not in %s are initialised fresh (e.g. %s)\n", len(report.Missing), j.Init, report.Missing[0])
-		}
-		if tk.VocabSize() != m.Config.VocabSize {
-			return nil, fmt.Errorf("colbert job: the tokenizer has %d tokens but %s's vocab_size is %d", tk.VocabSize(), j.Init, m.Config.VocabSize)
-		}
+	return j.NewModel("colbert job", models.KindColBERT, j.Dim, tk, j.Train.Quiet, func(cfg *models.Config) {
 		if j.BM25Weight > 0 {
-			m.Config.BM25Weight = j.BM25Weight
+			cfg.BM25Weight = j.BM25Weight
 		}
-		return m, nil
-	}
-	preset := j.Preset
-	if preset == "" {
-		preset = models.PresetTiny
-	}
-	cfg, err := models.NewConfig(preset, tk.VocabSize())
-	if err != nil {
-		return nil, err
-	}
-	if j.Config != nil {
-		c := *j.Config
-		c.VocabSize = tk.VocabSize()
-		cfg = &c
-	}
-	cfg.BM25Weight = max(j.BM25Weight, 0)
-	return models.New(models.KindColBERT, cfg, dim, j.Seed)
+	})
 }

@@ -179,10 +179,7 @@ func (r *Runner) trainingSet() (*negatives.TrainingSet, error) {
 	if r.set != nil {
 		return r.set, nil
 	}
-	set, err := negatives.Build(r.col, negatives.Options{
-		Mine:        negatives.MineConfig{Depth: 50, Count: max(2*r.cfg.Scale.TeacherNegatives, 16), Seed: r.cfg.Seed},
-		DevFraction: 0.05,
-	})
+	set, err := teacher.TrainingSet(r.col, 50, r.cfg.Scale.TeacherNegatives, r.cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -201,14 +198,9 @@ func (r *Runner) annotatedGroups(set *negatives.TrainingSet) []negatives.TrainGr
 
 // modelConfig is the preset's configuration for the tokenizer's vocabulary and the scale's lengths.
 func (r *Runner) modelConfig(tk tokenizer.Tokenizer) (*models.Config, error) {
-	cfg, err := models.NewConfig(r.cfg.Preset, tk.VocabSize())
+	cfg, err := train.PresetConfig(r.cfg.Preset, r.cfg.Model, tk.VocabSize())
 	if err != nil {
 		return nil, err
-	}
-	if r.cfg.Model != nil {
-		c := *r.cfg.Model
-		c.VocabSize = tk.VocabSize()
-		cfg = &c
 	}
 	cfg.MaxPositionEmbeddings = max(r.cfg.Scale.MaxLen, r.cfg.Scale.DocLen, r.cfg.Scale.QueryLen)
 	return cfg, nil
@@ -257,18 +249,20 @@ func (r *Runner) Teacher() (*TeacherStage, error) {
 			}
 		}
 		job := &teacher.Job{
-			Collection: r.col, Backend: cfg.Backend, OutDir: r.dir(StageTeacher), Preset: cfg.Preset, Config: modelCfg,
-			Vocab: sc.Vocab, RerankDepth: sc.RerankDepth, Seed: cfg.Seed,
+			Setup: train.Setup{Collection: r.col, Backend: cfg.Backend, OutDir: r.dir(StageTeacher), Preset: cfg.Preset, Config: modelCfg,
+				Vocab: sc.Vocab, Seed: cfg.Seed},
+			RerankDepth:      sc.RerankDepth,
 			MarkExactMatches: sc.TeacherMarks, MarkRareDF: teacher.DefaultMarkRareDF, BM25Residual: sc.TeacherResidual,
 			Train: teacher.Options{
 				Steps: sc.TeacherSteps, Negatives: sc.TeacherNegatives, MaxLen: sc.MaxLen, Quiet: cfg.Quiet, OnLog: cfg.OnLog,
 				Optimizer: &train.Optimizer{LearningRate: sc.TeacherLR, WarmupSteps: sc.TeacherSteps / 10, WeightDecay: 0.01, ClipNorm: 1},
 			},
 		}
-		_, tk, rep, err := job.Run()
+		scorer, rep, err := job.Run()
 		if err != nil {
 			return err
 		}
+		tk := scorer.Tokenizer
 		teach.Report = rep
 		set, err := r.trainingSet()
 		if err != nil {
@@ -414,9 +408,9 @@ func (r *Runner) colbert(name, recipe, loss string) (*ColBERTStage, error) {
 	st := &ColBERTStage{}
 	err = r.stage(name, st, func() error {
 		job := &colbert.Job{
-			BM25Weight: residual,
-			Collection: r.col, Key: answerKey, KeyMeta: keyMeta, Backend: cfg.Backend, OutDir: r.dir(name),
-			Preset: cfg.Preset, Config: studentCfg, Tokenizer: tk, RerankDepth: sc.RerankDepth, Seed: cfg.Seed, Recipe: recipe,
+			Setup: train.Setup{Collection: r.col, Backend: cfg.Backend, OutDir: r.dir(name), Preset: cfg.Preset, Config: studentCfg,
+				Tokenizer: tk, Seed: cfg.Seed},
+			BM25Weight: residual, Key: answerKey, KeyMeta: keyMeta, RerankDepth: sc.RerankDepth, Recipe: recipe,
 			Train: colbert.Options{
 				Steps: sc.ColBERTSteps, QueriesPerBatch: sc.StudentQueries, Loss: loss, QueryLen: sc.QueryLen, DocLen: sc.DocLen, Quiet: cfg.Quiet, OnLog: cfg.OnLog,
 				Optimizer: &train.Optimizer{LearningRate: sc.StudentLR, WarmupSteps: sc.ColBERTSteps / 10, WeightDecay: 0.01, ClipNorm: 1},
@@ -464,8 +458,9 @@ func (r *Runner) spladeJob(stage string, lambdaQ, lambdaD float64) (splade.Job, 
 	}
 	cfg, sc := r.cfg, r.cfg.Scale
 	return splade.Job{
-		Collection: r.col, AnswerKey: answerKey, Backend: cfg.Backend, OutDir: r.dir(stage), Tokenizer: tk,
-		Preset: cfg.Preset, Config: studentCfg, Seed: cfg.Seed, LexicalInit: sc.SpladeLexicalInit,
+		Setup: train.Setup{Collection: r.col, Backend: cfg.Backend, OutDir: r.dir(stage), Tokenizer: tk,
+			Preset: cfg.Preset, Config: studentCfg, Seed: cfg.Seed},
+		Key: answerKey, LexicalInit: sc.SpladeLexicalInit,
 		Train: splade.Options{
 			Steps: sc.SpladeSteps, QueriesPerBatch: cmp.Or(sc.SpladeQueries, sc.StudentQueries), LambdaQ: lambdaQ, LambdaD: lambdaD, QueryMaxLen: sc.QueryLen, DocMaxLen: sc.DocLen,
 			Quiet: cfg.Quiet, Guard: splade.Guard{Off: true}, OnLog: cfg.OnLog,
@@ -489,12 +484,13 @@ func (r *Runner) Splade(dense bool) (*SpladeStage, error) {
 	}
 	st := &SpladeStage{}
 	err = r.stage(name, st, func() error {
-		m, tk, _, rep, err := job.Run()
+		enc, rep, err := job.Run()
 		if err != nil {
 			return err
 		}
 		st.Report = rep
-		return r.exampleTerms(st, &splade.Encoder{Model: m, Tokenizer: tk, Backend: r.cfg.Backend, Quiet: true}, r.cfg.Scale.DocLen)
+		enc.Quiet = true
+		return r.exampleTerms(st, enc, r.cfg.Scale.DocLen)
 	})
 	return st, err
 }

@@ -2,15 +2,12 @@ package splade
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/gomlx/gomlx/backends"
 	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/datasets/bm25"
 	"github.com/mimicry-ir/mimicry/datasets/negatives"
@@ -27,26 +24,13 @@ import (
 // (OutDir/index.splade), retrieve the collection's evaluation queries and write OutDir/splade.json
 // (a Report). Re-running it resumes training from OutDir's checkpoints.
 type Job struct {
-	// Collection supplies the texts of the answer key's ids, the corpus and the evaluation queries.
-	Collection *datasets.Collection
-	// AnswerKey is the teacher's scores (datasets.LoadAnswerKey).
-	AnswerKey []datasets.ScoredPair
-	// Backend runs the graphs.
-	Backend backends.Backend
-	// OutDir receives checkpoints/, metrics.jsonl, model/, index.splade and splade.json.
-	OutDir string
-	// Tokenizer encodes the texts; nil: Init's, else a vocabulary of Vocab tokens trained on the
-	// corpus (saved in OutDir/tokenizer), else bert-base-uncased's.
-	Tokenizer tokenizer.Tokenizer
-	// Vocab > 0 trains a WordPiece vocabulary of that size when no Tokenizer or Init is given.
-	Vocab int
-	// Preset is the model size when not starting from Init ("tiny" [default], "small", "base").
-	Preset string
-	// Config, when set, is used instead of Preset's configuration (its VocabSize is set from the tokenizer).
-	Config *models.Config
-	// Init is a Hugging Face folder to start from (a BertForMaskedLM, or any BERT, e.g. the teacher:
-	// the MLM head's transform then starts fresh); empty: from scratch.
-	Init string
+	// Setup is the data, backend, output folder, model and tokenizer sources and seed (OutDir
+	// receives checkpoints/, metrics.jsonl, model/, index.splade, run.trec and splade.json). Init may
+	// be a BertForMaskedLM or any BERT (e.g. the teacher: the MLM head's transform then starts
+	// fresh); the tokenizer is normally the teacher's.
+	train.Setup
+	// Key is the answer key (datasets.LoadAnswerKey).
+	Key []datasets.ScoredPair
 	// MLMSteps > 0 first pre-trains a from-scratch student (no Init) with masked-language modelling
 	// on the corpus and training queries for that many steps (train.MLMWarmup, in OutDir/mlm), so that its
 	// MLM head starts out lexical — the start SPLADE gets from a pre-trained BERT.
@@ -66,8 +50,6 @@ type Job struct {
 	Search SearchOptions
 	// Depth is the number of documents retrieved per query [1000].
 	Depth int
-	// Seed drives everything random.
-	Seed int64
 }
 
 // Report is splade.json: the student's effectiveness and efficiency on the collection's
@@ -113,47 +95,48 @@ type Report struct {
 	Warning string `json:"warning,omitempty"`
 }
 
-// Run executes the job and returns the trained student, its tokenizer, the index and the report.
+// Run executes the job and returns the trained student (as an encoder) and the report; the index is
+// in OutDir/index.splade (LoadIndex).
 // With the guards on (the default) a collapsed or dense student stops the job with a *SparsityError.
-func (j *Job) Run() (*models.Model, tokenizer.Tokenizer, *Index, *Report, error) {
+func (j *Job) Run() (*Encoder, *Report, error) {
 	col := j.Collection
 	if col == nil {
-		return nil, nil, nil, nil, errors.New("splade: no collection")
+		return nil, nil, errors.New("splade: no collection")
 	}
 	if err := os.MkdirAll(j.OutDir, 0o755); err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
-	tk, err := j.tokenizer()
+	tk, err := j.ChooseTokenizer()
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
 	m, err := j.model(tk)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
 	opts := j.Train
 	if j.LexicalInit && j.Init == "" {
 		if err := models.LexicalInit(m, j.Backend, cmp.Or(j.LexicalThreshold, models.DefaultLexicalThreshold)); err != nil {
-			return nil, nil, nil, nil, err
+			return nil, nil, err
 		}
 		opts = withTermBiasLR(opts)
 	}
 	if j.MLMSteps > 0 && j.Init == "" {
 		if err := j.mlmWarmup(m, tk); err != nil {
-			return nil, nil, nil, nil, err
+			return nil, nil, err
 		}
 	}
 	opts.Model, opts.Tokenizer, opts.Backend, opts.Seed, opts.OutDir = m, tk, j.Backend, j.Seed, j.OutDir
 	texts := score.Texts(col.Docs)
 	start := time.Now()
-	res, trainErr := Train(j.AnswerKey, negatives.TrainingQueries(col), texts, opts)
+	res, trainErr := Train(j.Key, negatives.TrainingQueries(col), texts, opts)
 	var sparsity *SparsityError
 	if trainErr != nil && !(errors.As(trainErr, &sparsity) && opts.Guard.Off) {
-		return nil, nil, nil, nil, trainErr
+		return nil, nil, trainErr
 	}
 	trainSecs := time.Since(start).Seconds()
 	if err := models.ExportHF(filepath.Join(j.OutDir, "model"), m, j.Backend, tk); err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
 	enc := &Encoder{Model: m, Tokenizer: tk, Backend: j.Backend, Quiet: opts.Quiet}
 	start = time.Now()
@@ -164,27 +147,27 @@ func (j *Job) Run() (*models.Model, tokenizer.Tokenizer, *Index, *Report, error)
 	}
 	vecs, err := enc.Encode(docTexts, train.OrDefault(opts.DocMaxLen, tokenizer.DocMaxLen), "documents")
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
 	encodeSecs := time.Since(start).Seconds()
 	start = time.Now()
 	ix, err := BuildIndex(ids, vecs, m.Config.VocabSize, j.Index)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
 	indexSecs := time.Since(start).Seconds()
 	if err := ix.Save(filepath.Join(j.OutDir, "index.splade")); err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
 	search := j.Search
 	search.QueryMaxLen = cmp.Or(search.QueryMaxLen, opts.QueryMaxLen)
 	depth := train.OrDefault(j.Depth, 1000)
 	run, st, err := Search(enc, ix, col.Queries, depth, search)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
-	if err := spladeWriteRun(filepath.Join(j.OutDir, "run.trec"), run, "splade", depth); err != nil {
-		return nil, nil, nil, nil, err
+	if err := train.WriteRun(filepath.Join(j.OutDir, "run.trec"), run, "splade", depth); err != nil {
+		return nil, nil, err
 	}
 	measures, err := eval.Means(col.Qrels, run)
 	if err != nil && spladeRetrievedNothing(run) {
@@ -195,15 +178,15 @@ func (j *Job) Run() (*models.Model, tokenizer.Tokenizer, *Index, *Report, error)
 		}
 	}
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
 	bix, err := bm25.Build(col.Docs, bm25.Config{})
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
 	bmMeasures, err := eval.Means(col.Qrels, score.RunFromHits(bix.SearchBatch(col.Queries, depth)))
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
 	raw := 0
 	for _, v := range vecs {
@@ -216,7 +199,7 @@ func (j *Job) Run() (*models.Model, tokenizer.Tokenizer, *Index, *Report, error)
 		QueryMs: st.MedianMs, QueryP95Ms: st.P95Ms, QueryEncodeMs: st.EncodeMs,
 		Documents: ix.Len(), Postings: ix.Postings(), IndexBits: ix.Bits(), EncodeSecs: encodeSecs, IndexSecs: indexSecs,
 		LambdaQ: opts.LambdaQ, LambdaD: opts.LambdaD, Regularizer: cmp.Or(opts.Regularizer, RegFLOPS),
-		Standardized: opts.Standardize, TrainPairs: len(j.AnswerKey), TrainSecs: trainSecs,
+		Standardized: opts.Standardize, TrainPairs: len(j.Key), TrainSecs: trainSecs,
 		FinalParts: spladeLastParts(res),
 	}
 	if res != nil {
@@ -227,10 +210,10 @@ func (j *Job) Run() (*models.Model, tokenizer.Tokenizer, *Index, *Report, error)
 	} else if err := opts.Guard.CheckSparsity(st.AvgQueryTerms, rep.AvgDocActive, ix.Vocab(), opts.LambdaQ, opts.LambdaD, rep.Regularizer, rep.Steps); err != nil {
 		rep.Warning = err.Error()
 	}
-	if err := spladeWriteJSON(filepath.Join(j.OutDir, "splade.json"), rep); err != nil {
-		return nil, nil, nil, nil, err
+	if err := train.WriteReport(filepath.Join(j.OutDir, "splade.json"), rep); err != nil {
+		return nil, nil, err
 	}
-	return m, tk, ix, rep, nil
+	return enc, rep, nil
 }
 
 // spladeRetrievedNothing reports whether no query of run has a document.
@@ -241,11 +224,6 @@ func spladeRetrievedNothing(run eval.Run) bool {
 		}
 	}
 	return true
-}
-
-// tokenizer picks the job's tokenizer (see Job.Tokenizer).
-func (j *Job) tokenizer() (tokenizer.Tokenizer, error) {
-	return train.ChooseTokenizer(j.Tokenizer, j.Init, j.Vocab, j.OutDir, j.Collection)
 }
 
 // mlmWarmup pre-trains a copy of the fresh student m with masked-language modelling on the corpus
@@ -287,48 +265,5 @@ func (j *Job) mlmWarmup(m *models.Model, tk tokenizer.Tokenizer) error {
 
 // model creates or imports the student.
 func (j *Job) model(tk tokenizer.Tokenizer) (*models.Model, error) {
-	if j.Init != "" {
-		m, report, err := models.ImportHF(j.Init, models.KindSPLADE, j.Seed)
-		if err != nil {
-			return nil, err
-		}
-		if m.Config.VocabSize != tk.VocabSize() {
-			return nil, fmt.Errorf("splade: %s has a vocabulary of %d but the tokenizer has %d tokens", j.Init, m.Config.VocabSize, tk.VocabSize())
-		}
-		if len(report.Missing) > 0 && !j.Train.Quiet {
-			fmt.Fprintf(os.Stderr, "splade: %d parameters not in %s are initialised fresh (e.g. %s)\n", len(report.Missing), j.Init, report.Missing[0])
-		}
-		return m, nil
-	}
-	cfg, err := models.NewConfig(cmp.Or(j.Preset, models.PresetTiny), tk.VocabSize())
-	if err != nil {
-		return nil, err
-	}
-	if j.Config != nil {
-		c := *j.Config
-		c.VocabSize = tk.VocabSize()
-		cfg = &c
-	}
-	return models.New(models.KindSPLADE, cfg, 0, j.Seed)
-}
-
-// spladeWriteRun writes a run as a TREC file, each query's top depth.
-func spladeWriteRun(path string, run eval.Run, tag string, depth int) error {
-	entries, err := datasets.RankRun(run, tag, depth)
-	if err != nil {
-		return err
-	}
-	return datasets.WriteTRECRun(path, entries)
-}
-
-// spladeWriteJSON writes v as indented JSON, atomically.
-func spladeWriteJSON(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return datasets.WriteFileAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(append(data, '\n'))
-		return err
-	})
+	return j.NewModel("splade", models.KindSPLADE, 0, tk, j.Train.Quiet, nil)
 }

@@ -397,12 +397,13 @@ func TestSpladeJobEndToEnd(t *testing.T) {
 	opts.Optimizer = &train.Optimizer{LearningRate: 1e-4, WarmupSteps: 3, ClipNorm: 1}
 	// The guards have their own tests.
 	opts.Guard.Off = true
-	job := &Job{Collection: f.col, AnswerKey: f.key, Backend: f.be, OutDir: dir, Tokenizer: f.tk, Config: tinySpladeConfig(),
-		Train: opts, Depth: 100, Seed: 4, LexicalInit: true, LexicalThreshold: 2}
-	m, _, ix, rep, err := job.Run()
+	job := &Job{Setup: train.Setup{Collection: f.col, Backend: f.be, OutDir: dir, Tokenizer: f.tk, Config: tinySpladeConfig(), Seed: 4},
+		Key: f.key, Train: opts, Depth: 100, LexicalInit: true, LexicalThreshold: 2}
+	enc, rep, err := job.Run()
 	if err != nil {
 		t.Fatal(err)
 	}
+	m := enc.Model
 	data, _ := json.MarshalIndent(rep, "", "  ")
 	t.Logf("%s", data)
 	for _, name := range []string{"model/config.json", "model/model.safetensors", "model/tokenizer.json", "index.splade", "run.trec", "splade.json", "metrics.jsonl", "checkpoints"} {
@@ -434,22 +435,17 @@ func TestSpladeJobEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc := &Encoder{Model: m, Tokenizer: f.tk, Backend: f.be, Quiet: true}
-	r1, _, err := Search(enc, ix, f.col.Queries, 100, SearchOptions{QueryMaxLen: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
+	enc = &Encoder{Model: m, Tokenizer: f.tk, Backend: f.be, Quiet: true}
 	r2, _, err := Search(enc, loaded, f.col.Queries, 100, SearchOptions{QueryMaxLen: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mm1, _ := eval.Means(f.col.Qrels, r1)
 	mm2, _ := eval.Means(f.col.Qrels, r2)
-	if mm1["nDCG@10"] != mm2["nDCG@10"] || mm1["nDCG@10"] != rep.Measures["nDCG@10"] {
-		t.Fatalf("saved index or rerun differs: %v %v %v", mm1, mm2, rep.Measures)
+	if mm2["nDCG@10"] != rep.Measures["nDCG@10"] {
+		t.Fatalf("the saved index ranks differently: %v, the job's %v", mm2, rep.Measures)
 	}
 	// A second run resumes (nothing left to train) and reports the same.
-	_, _, _, rep2, err := job.Run()
+	_, rep2, err := job.Run()
 	if err != nil || rep2.Measures["nDCG@10"] != rep.Measures["nDCG@10"] {
 		t.Fatalf("rerun: %v %+v", err, rep2)
 	}
@@ -462,8 +458,8 @@ func TestSpladeSweepAddsZeroAndDefault(t *testing.T) {
 	dir := t.TempDir()
 	opts := f.options(nil, 20)
 	opts.LambdaQ, opts.LambdaD = DefaultLambdaQ, DefaultLambdaD
-	job := Job{Collection: f.col, AnswerKey: f.key, Backend: f.be, OutDir: dir, Tokenizer: f.tk, Config: tinySpladeConfig(),
-		Train: opts, Depth: 100, Seed: 4}
+	job := Job{Setup: train.Setup{Collection: f.col, Backend: f.be, OutDir: dir, Tokenizer: f.tk, Config: tinySpladeConfig(), Seed: 4},
+		Key: f.key, Train: opts, Depth: 100}
 	rows, err := Sweep([]float64{DefaultLambdaD * 30}, job)
 	if err != nil {
 		t.Fatal(err)
@@ -565,12 +561,13 @@ func TestSpladeExperiment(t *testing.T) {
 			if s := os.Getenv("MIMICRY_SPLADE_MLM"); s != "" {
 				fmt.Sscan(s, &mlm)
 			}
-			job := &Job{Collection: f.col, AnswerKey: f.key, Backend: f.be, OutDir: t.TempDir(), Tokenizer: f.tk,
-				Config: tinySpladeConfig(), Train: opts, Depth: 100, Seed: 4, MLMSteps: mlm}
-			m, _, _, rep, err := job.Run()
+			job := &Job{Setup: train.Setup{Collection: f.col, Backend: f.be, OutDir: t.TempDir(), Tokenizer: f.tk,
+				Config: tinySpladeConfig(), Seed: 4}, Key: f.key, Train: opts, Depth: 100, MLMSteps: mlm}
+			enc, rep, err := job.Run()
 			if err != nil {
 				t.Fatal(err)
 			}
+			m := enc.Model
 			ix, _ := bm25.Build(f.col.Docs, bm25.Config{})
 			sc := &Scorer{Encoder: &Encoder{Model: m, Tokenizer: f.tk, Backend: f.be, Quiet: true}, QueryMaxLen: 16, DocMaxLen: 48}
 			rr, err := score.Rerank(sc, f.col.Queries, score.Candidates(ix, f.col.Queries, 100), f.texts)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+
+	"github.com/mimicry-ir/mimicry/distill/train"
 )
 
 // SweepRow is one point of the sparsity trade-off (Sweep).
@@ -62,7 +64,7 @@ func Sweep(lambdas []float64, job Job, known ...SweepRow) ([]SweepRow, error) {
 		sub.Train.LambdaD, sub.Train.LambdaQ = l, l*ratio
 		sub.Train.Guard.Off = true
 		sub.Train.OnLog = nil
-		_, _, _, rep, err := sub.Run()
+		_, rep, err := sub.Run()
 		if err != nil {
 			return rows, fmt.Errorf("splade sweep: λ_d = %g: %w", l, err)
 		}
@@ -71,7 +73,7 @@ func Sweep(lambdas []float64, job Job, known ...SweepRow) ([]SweepRow, error) {
 			FLOPS: rep.FLOPS, NDCG10: rep.Measures["nDCG@10"], QueryMs: rep.QueryMs, Postings: rep.Postings, Warning: rep.Warning,
 		})
 	}
-	if err := spladeWriteJSON(filepath.Join(job.OutDir, "sweep.json"), rows); err != nil {
+	if err := train.WriteReport(filepath.Join(job.OutDir, "sweep.json"), rows); err != nil {
 		return rows, err
 	}
 	return rows, nil

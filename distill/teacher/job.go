@@ -1,15 +1,10 @@
 package teacher
 
 import (
-	"encoding/json"
-	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
 
-	"github.com/gomlx/gomlx/backends"
 	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/datasets/bm25"
 	"github.com/mimicry-ir/mimicry/datasets/negatives"
@@ -26,21 +21,10 @@ import (
 // as a reranker of BM25's top RerankDepth against BM25 on the collection's evaluation queries
 // (OutDir/teacher.json). Re-running it resumes from OutDir's checkpoints.
 type Job struct {
-	// Collection is the data; its evaluation queries are never trained on.
-	Collection *datasets.Collection
-	// Backend runs the graphs.
-	Backend backends.Backend
-	// OutDir receives checkpoints/, metrics.jsonl, model/ and teacher.json.
-	OutDir string
-	// Preset is the model size when not initialising from a checkpoint ("tiny", "small", "base").
-	Preset string
-	// Config, when set, is used instead of Preset's configuration (its VocabSize is set from the tokenizer).
-	Config *models.Config
-	// Init is a Hugging Face folder to start from (a BERT or a cross-encoder); empty: from scratch.
-	Init string
-	// Vocab > 0 trains a WordPiece vocabulary of that size on the corpus (small vocabularies make tiny
-	// models fast on CPU); 0 uses bert-base-uncased's (ignored with Init, whose tokenizer is used).
-	Vocab int
+	// Setup is the data, backend, output folder, model and tokenizer sources and seed (OutDir
+	// receives checkpoints/, metrics.jsonl, model/ and teacher.json). Without Init the tokenizer is a
+	// vocabulary of Vocab tokens trained on the corpus, or bert-base-uncased's.
+	train.Setup
 	// MarkExactMatches trains (and records in the model's configuration) a cross-encoder that reads
 	// its pairs with shared words marked ([MarkExactMatches]).
 	MarkExactMatches bool
@@ -57,8 +41,6 @@ type Job struct {
 	Train Options
 	// RerankDepth is the number of BM25 candidates the final evaluation reranks [100].
 	RerankDepth int
-	// Seed drives everything random.
-	Seed int64
 }
 
 // Report is teacher.json: the effectiveness of BM25 and of the teacher reranking it.
@@ -94,35 +76,42 @@ type Report struct {
 	TrainSecs float64 `json:"train_s"`
 }
 
-// Run executes the job and returns the trained teacher, its tokenizer and the report.
-func (j *Job) Run() (*models.Model, tokenizer.Tokenizer, *Report, error) {
-	col := j.Collection
-	depth := train.OrDefault(j.Depth, 50)
-	n := train.OrDefault(j.Train.Negatives, 7)
-	set, err := negatives.Build(col, negatives.Options{
-		Mine:        negatives.MineConfig{Depth: depth, Count: max(2*n, 16), Seed: j.Seed},
+// TrainingSet builds the teacher's training groups from a collection: each training query (or
+// weak-supervision pseudo-query) with its positives and hard negatives mined from BM25's top depth
+// [50] — at least 16 of them, and twice the n [7] a training step uses — with 5% of the groups held
+// out as dev groups.
+func TrainingSet(col *datasets.Collection, depth, n int, seed int64) (*negatives.TrainingSet, error) {
+	n = train.OrDefault(n, 7)
+	return negatives.Build(col, negatives.Options{
+		Mine:        negatives.MineConfig{Depth: train.OrDefault(depth, 50), Count: max(2*n, 16), Seed: seed},
 		DevFraction: 0.05,
 	})
+}
+
+// Run executes the job and returns the trained teacher (as a scorer of the collection) and the report.
+func (j *Job) Run() (*CrossEncoder, *Report, error) {
+	col := j.Collection
+	set, err := TrainingSet(col, j.Depth, j.Train.Negatives, j.Seed)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	tk, err := j.tokenizer(set)
+	tk, err := j.ChooseTokenizer()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	ix, err := bm25.Build(col.Docs, bm25.Config{})
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	weight := 0.0
 	if j.BM25Residual {
 		if weight, err = FitBM25Weight(ix, set, train.OrDefault(j.RerankDepth, 100)); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 	}
 	m, err := j.model(tk, weight)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	opts := j.Train
 	opts.Model, opts.Tokenizer, opts.Backend, opts.Seed = m, tk, j.Backend, j.Seed
@@ -134,37 +123,37 @@ func (j *Job) Run() (*models.Model, tokenizer.Tokenizer, *Report, error) {
 	start := time.Now()
 	res, err := Train(set, opts)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	trainSecs := time.Since(start).Seconds()
 	if err := models.ExportHF(filepath.Join(j.OutDir, "model"), m, j.Backend, tk); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	k := train.OrDefault(j.RerankDepth, 100)
 	bmRun := score.RunFromHits(ix.SearchBatch(col.Queries, k))
 	bmMeasures, err := eval.Means(col.Qrels, bmRun)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	cands, texts := score.Candidates(ix, col.Queries, k), score.Texts(col.Docs)
 	teacherRun, err := score.Rerank(scorer, col.Queries, cands, texts)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	teacherMeasures, err := eval.Means(col.Qrels, teacherRun)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	gain, gainP, err := eval.PairedGain(col.Qrels, teacherRun, bmRun, j.Seed)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	var network map[string]float64
 	if w := m.Config.BM25Weight; w > 0 {
 		// The network's own ranking: the teacher's scores minus the BM25 term.
 		lexical, err := score.Rerank(&score.BM25{Index: ix}, col.Queries, cands, texts)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 		alone := eval.Run{}
 		for q, docs := range teacherRun {
@@ -174,7 +163,7 @@ func (j *Job) Run() (*models.Model, tokenizer.Tokenizer, *Report, error) {
 			}
 		}
 		if network, err = eval.Means(col.Qrels, alone); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 	}
 	rep := &Report{
@@ -185,51 +174,16 @@ func (j *Job) Run() (*models.Model, tokenizer.Tokenizer, *Report, error) {
 	if res.BestStep >= 0 {
 		rep.BestStep, rep.BestDev = res.BestStep, res.BestEval
 	}
-	data, _ := json.MarshalIndent(rep, "", "  ")
-	if err := datasets.WriteFileAtomic(filepath.Join(j.OutDir, "teacher.json"), func(w io.Writer) error {
-		_, err := w.Write(append(data, '\n'))
-		return err
-	}); err != nil {
-		return nil, nil, nil, err
+	if err := train.WriteReport(filepath.Join(j.OutDir, "teacher.json"), rep); err != nil {
+		return nil, nil, err
 	}
-	return m, tk, rep, nil
-}
-
-// tokenizer picks the job's tokenizer: the initial checkpoint's, a vocabulary trained on the
-// corpus, or bert-base-uncased's. A trained vocabulary is saved in OutDir/tokenizer and reused.
-func (j *Job) tokenizer(set *negatives.TrainingSet) (tokenizer.Tokenizer, error) {
-	return train.ChooseTokenizer(nil, j.Init, j.Vocab, j.OutDir, j.Collection)
+	return scorer, rep, nil
 }
 
 // model creates or imports the cross-encoder; a positive bm25Weight makes it residual unless the
 // imported model already is.
 func (j *Job) model(tk tokenizer.Tokenizer, bm25Weight float64) (*models.Model, error) {
-	if j.Init != "" {
-		m, report, err := models.ImportHF(j.Init, models.KindCrossEncoder, j.Seed)
-		if err != nil {
-			return nil, err
-		}
-		if len(report.Missing) > 0 {
-			fmt.Fprintf(os.Stderr, "teacher: %d parameters not in %s are initialised fresh (e.g. %s)\n", len(report.Missing), j.Init, report.Missing[0])
-		}
-		j.scoring(m.Config, bm25Weight)
-		return m, nil
-	}
-	preset := j.Preset
-	if preset == "" {
-		preset = models.PresetTiny
-	}
-	cfg, err := models.NewConfig(preset, tk.VocabSize())
-	if err != nil {
-		return nil, err
-	}
-	if j.Config != nil {
-		c := *j.Config
-		c.VocabSize = tk.VocabSize()
-		cfg = &c
-	}
-	j.scoring(cfg, bm25Weight)
-	return models.New(models.KindCrossEncoder, cfg, 0, j.Seed)
+	return j.NewModel("teacher", models.KindCrossEncoder, 0, tk, j.Train.Quiet, func(cfg *models.Config) { j.scoring(cfg, bm25Weight) })
 }
 
 // scoring records how the teacher reads and scores its pairs — the job's marking and BM25 weight —

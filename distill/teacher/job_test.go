@@ -13,6 +13,7 @@ import (
 	"github.com/mimicry-ir/mimicry/datasets/bm25"
 	"github.com/mimicry-ir/mimicry/datasets/negatives"
 	"github.com/mimicry-ir/mimicry/distill/score"
+	"github.com/mimicry-ir/mimicry/distill/train"
 	"github.com/mimicry-ir/mimicry/models"
 	"github.com/mimicry-ir/mimicry/models/backend"
 )
@@ -41,9 +42,9 @@ func smallTeacherSetup(t *testing.T) (*datasets.Collection, backends.Backend, *m
 func TestTeacherJobEndToEnd(t *testing.T) {
 	col, be, cfg := smallTeacherSetup(t)
 	dir := t.TempDir()
-	job := &Job{Collection: col, Backend: be, OutDir: dir, Config: cfg, Vocab: 600, Depth: 20, RerankDepth: 5, Seed: 1,
+	job := &Job{Setup: train.Setup{Collection: col, Backend: be, OutDir: dir, Config: cfg, Vocab: 600, Seed: 1}, Depth: 20, RerankDepth: 5,
 		Train: Options{Steps: 4, QueriesPerBatch: 2, Negatives: 2, MaxLen: 48, CheckpointEvery: 2, EvalEvery: 2, SelectBy: "nDCG@10", Quiet: true}}
-	if _, _, rep, err := job.Run(); err != nil {
+	if _, rep, err := job.Run(); err != nil {
 		t.Fatal(err)
 	} else if rep.Queries != 10 || rep.BM25["nDCG@10"] <= 0 || rep.Teacher["nDCG@10"] <= 0 {
 		t.Fatalf("report %+v", rep)
@@ -71,10 +72,10 @@ func TestTeacherJobEndToEnd(t *testing.T) {
 func TestResidualTeacherWithRareMarks(t *testing.T) {
 	col, be, cfg := smallTeacherSetup(t)
 	dir := t.TempDir()
-	job := &Job{Collection: col, Backend: be, OutDir: dir, Config: cfg, Vocab: 600, Depth: 20, RerankDepth: 20, Seed: 1,
+	job := &Job{Setup: train.Setup{Collection: col, Backend: be, OutDir: dir, Config: cfg, Vocab: 600, Seed: 1}, Depth: 20, RerankDepth: 20,
 		MarkExactMatches: true, MarkRareDF: 0.01, BM25Residual: true,
 		Train: Options{Steps: 2, QueriesPerBatch: 2, Negatives: 2, MaxLen: 48, Quiet: true}}
-	_, _, rep, err := job.Run()
+	_, rep, err := job.Run()
 	if err != nil {
 		t.Fatal(err)
 	}

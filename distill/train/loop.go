@@ -25,6 +25,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/mimicry-ir/mimicry/distill/progress"
+	"github.com/mimicry-ir/mimicry/internal/files"
 	"github.com/mimicry-ir/mimicry/models"
 )
 
@@ -451,11 +452,7 @@ func truncateLog(path string, step int) error {
 	if len(keep) > 0 {
 		content += "\n"
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return files.WriteBytes(path, []byte(content), 0)
 }
 
 // ReadLog reads a metrics.jsonl file written by Run.

@@ -5,12 +5,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/mimicry-ir/mimicry/internal/files"
 )
 
 // Write encodes tensors and metadata in the safetensors format to w.
@@ -54,40 +54,17 @@ func WriteFile(path string, tensors []*Tensor, metadata map[string]string) error
 	if _, _, err := encodeHeader(tensors, metadata); err != nil {
 		return withPath(err, path)
 	}
-	perm := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
-		perm = st.Mode().Perm()
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	f, err := files.Create(path, 0)
 	if err != nil {
 		return fmt.Errorf("safetensors: %w", err)
 	}
-	tmpName := tmp.Name()
-	done := false
-	defer func() {
-		if !done {
-			tmp.Close()
-			os.Remove(tmpName)
-		}
-	}()
-	if err := Write(tmp, tensors, metadata); err != nil {
+	if err := Write(f, tensors, metadata); err != nil {
+		f.Abort()
 		return withPath(err, path)
 	}
-	if err := tmp.Chmod(perm); err != nil {
+	if err := f.Commit(); err != nil {
 		return fmt.Errorf("safetensors: %w", err)
 	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	if err := os.Rename(tmpName, path); err != nil {
-		os.Remove(tmpName)
-		done = true
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	done = true
 	return nil
 }
 
