@@ -69,17 +69,7 @@ func ReadMarginMSETSV(r io.Reader, name string, fn func(MarginTriple) error) err
 
 // LoadMarginMSETSV reads a whole Margin-MSE teacher-score file (gzip-compressed when it ends in ".gz").
 func LoadMarginMSETSV(path string) ([]MarginTriple, error) {
-	var ts []MarginTriple
-	err := ReadFile(path, func(r io.Reader, name string) error {
-		return ReadMarginMSETSV(r, name, func(t MarginTriple) error {
-			ts = append(ts, t)
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return ts, nil
+	return loadAll(path, ReadMarginMSETSV)
 }
 
 // WriteMarginMSETSV writes triples as a Margin-MSE teacher-score TSV file, atomically. Scores are written
@@ -359,17 +349,7 @@ func parsePyList(s string) ([]pyItem, error) {
 
 // LoadPyLateKD reads a whole PyLate knowledge-distillation file (gzip-compressed when it ends in ".gz").
 func LoadPyLateKD(path string) ([]KDExample, error) {
-	var ex []KDExample
-	err := ReadFile(path, func(r io.Reader, name string) error {
-		return ReadPyLateKD(r, name, func(e KDExample) error {
-			ex = append(ex, e)
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return ex, nil
+	return loadAll(path, ReadPyLateKD)
 }
 
 // WritePyLateKD writes examples as a PyLate knowledge-distillation JSONL file, atomically. Ids are written
@@ -494,17 +474,7 @@ func ReadHardNegatives(r io.Reader, name string, fn func(HardNegatives) error) e
 // LoadHardNegatives reads a whole hard-negatives file (msmarco-hard-negatives.jsonl.gz is read through
 // gzip).
 func LoadHardNegatives(path string) ([]HardNegatives, error) {
-	var hs []HardNegatives
-	err := ReadFile(path, func(r io.Reader, name string) error {
-		return ReadHardNegatives(r, name, func(h HardNegatives) error {
-			hs = append(hs, h)
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return hs, nil
+	return loadAll(path, ReadHardNegatives)
 }
 
 // WriteHardNegatives writes hs as a sentence-transformers hard-negatives JSONL file, atomically, systems

@@ -112,6 +112,22 @@ func ReadFile(path string, read func(r io.Reader, name string) error) error {
 	return read(r, path)
 }
 
+// loadAll reads every record of a file (gzip-compressed when its name ends in ".gz") with a
+// record reader of this package.
+func loadAll[T any](path string, read func(r io.Reader, name string, fn func(T) error) error) ([]T, error) {
+	var out []T
+	err := ReadFile(path, func(r io.Reader, name string) error {
+		return read(r, name, func(v T) error {
+			out = append(out, v)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // WriteFileAtomic writes a file through write, atomically (files.Write: nothing appears at path
 // unless write and the final flush succeed). A path ending in ".gz" is written gzip-compressed.
 // Content that would start with a UTF-8 byte-order mark gets a second one, since the readers of this

@@ -225,17 +225,9 @@ func ReadMSMARCOTriples(r io.Reader, name string, format TripleFormat, fn func(T
 
 // LoadMSMARCOTriples reads a whole MS MARCO triples file (see ReadMSMARCOTriples).
 func LoadMSMARCOTriples(path string, format TripleFormat) ([]Triple, error) {
-	var ts []Triple
-	err := ReadFile(path, func(r io.Reader, name string) error {
-		return ReadMSMARCOTriples(r, name, format, func(t Triple) error {
-			ts = append(ts, t)
-			return nil
-		})
+	return loadAll(path, func(r io.Reader, name string, fn func(Triple) error) error {
+		return ReadMSMARCOTriples(r, name, format, fn)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return ts, nil
 }
 
 // WriteMSMARCOTriples writes triples atomically, as ids (TriplesIDs) or texts (TriplesText; TriplesAuto

@@ -140,17 +140,7 @@ func ReadTRECRun(r io.Reader, name string, fn func(RunEntry) error) error {
 
 // LoadTRECRun reads a whole TREC run file, in file order.
 func LoadTRECRun(path string) ([]RunEntry, error) {
-	var run []RunEntry
-	err := ReadFile(path, func(r io.Reader, name string) error {
-		return ReadTRECRun(r, name, func(e RunEntry) error {
-			run = append(run, e)
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return run, nil
+	return loadAll(path, ReadTRECRun)
 }
 
 // WriteTRECRun writes run as a TREC run file ("qid Q0 docid rank score tag"), in the given order,

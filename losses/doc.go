@@ -40,8 +40,9 @@
 //	FixedMarginMSE           none (fixed margin)        teacher-free margin ablation
 //	InfoNCE                  in-batch (diagonal)        dense contrastive pre-training, SimCSE
 //	FLOPS, L1                none (regularisers)        SPLADE sparsity, weighted by SparsityWeight
+//	MaskedLM                 masked token ids           MLM warm-up, multi-task ColBERT
 //
 // [Standardize] and [MinMaxNormalize] transform scores before a loss (teacher-score standardisation;
 // PyLate's min-max normalisation of student scores), and [SparsityWeight] is SPLADE's quadratic warm-up of the
-// regularisation weight, a plain Go function evaluated outside the graph.
+// regularisation weight, a plain Go function ([SparsityWeightNode] computes it inside a training graph).
 package losses

@@ -4,8 +4,15 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 )
 
-// MaskedLM is the masked-language-model cross-entropy: logits [B, L, V] against labels [B, L],
-// averaged over the positions of weight 1 (weights [B, L]); also the accuracy of those predictions.
+// MaskedLM is the masked-language-model loss of BERT's pre-training (Devlin, Chang, Lee & Toutanova,
+// "BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding", NAACL 2019,
+// arXiv:1810.04805): the cross-entropy of the original token at each masked position,
+//
+//	L = − Σ_{b,l} w_bl · log softmax(logits_bl)[label_bl] / max(1, Σ_{b,l} w_bl)
+//
+// with logits [B, L, V], labels [B, L] (token ids) and weights [B, L] (1 at the positions to predict,
+// 0 elsewhere). It also returns the accuracy of the arg-max prediction at those positions. Mimicry uses
+// it to warm up from-scratch encoders and as the auxiliary task of multi-task ColBERT training.
 func MaskedLM(logits, labels, weights *Node) (loss, accuracy *Node) {
 	vocab := logits.Shape().Dimensions[2]
 	logProbs := LogSoftmax(logits, -1)

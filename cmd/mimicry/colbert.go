@@ -116,30 +116,10 @@ teacher's network, not BM25's.`)
 	if *bm25Weight < 0 || (*bm25Weight > 0 && !*residual) {
 		return errors.New("--bm25-weight must be positive and goes with --bm25-residual")
 	}
-	key, meta, err := readAnswerKey(*keyPath)
+	setup, key, meta, tkDir, err := model.studentSetup("train colbert", *keyPath, *data, *out, tr)
 	if err != nil {
 		return err
 	}
-	col, err := datasets.Load(*data)
-	if err != nil {
-		return err
-	}
-	be, err := backend.Default()
-	if err != nil {
-		return err
-	}
-	setup, err := model.setup(col, be, *out, *tr.seed)
-	if err != nil {
-		return err
-	}
-	tk, tkDir, err := model.studentTokenizer(*keyPath, meta)
-	if err != nil {
-		return err
-	}
-	if tk != nil && !*tr.quiet {
-		fmt.Fprintf(os.Stderr, "train colbert: tokenizer from %s (%d tokens)\n", tkDir, tk.VocabSize())
-	}
-	setup.Tokenizer = tk
 	job := &colbert.Job{
 		Setup: setup, Key: key, KeyMeta: meta, Dim: *dim, RerankDepth: *rerank, Depth: *depth, ExhaustiveMaxDocs: *exhaustive,
 		BM25Weight: *bm25Weight, Recipe: *recipe,
@@ -172,11 +152,11 @@ teacher's network, not BM25's.`)
 		if n == 0 && meta != nil && meta.MaxQueryLength > 0 && meta.MaxDocLength > 0 {
 			n = max(meta.MaxQueryLength, meta.MaxDocLength)
 		}
-		ce, _, err := teacher.Load(*teacherDir, be, cmp.Or(n, tokenizer.PairMaxLen), 0)
+		ce, _, err := teacher.Load(*teacherDir, setup.Backend, cmp.Or(n, tokenizer.PairMaxLen), 0)
 		if err != nil {
 			return fmt.Errorf("--teacher: %w", err)
 		}
-		if err := ce.UseCollection(col); err != nil {
+		if err := ce.UseCollection(setup.Collection); err != nil {
 			return err
 		}
 		job.Teacher = ce

@@ -4,14 +4,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/gomlx/gomlx/backends"
 	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/distill/annotate"
 	"github.com/mimicry-ir/mimicry/distill/train"
 	"github.com/mimicry-ir/mimicry/models"
+	"github.com/mimicry-ir/mimicry/models/backend"
 	"github.com/mimicry-ir/mimicry/models/tokenizer"
 )
 
@@ -110,8 +111,17 @@ func (f *flags) modelFlags(initHelp string, withTokenizer, withDropout bool) *mo
 	return m
 }
 
-// setup is the job setup these flags describe (the tokenizer is left to the caller).
-func (m *modelFlags) setup(col *datasets.Collection, be backends.Backend, out string, seed int64) (train.Setup, error) {
+// setup loads the --data collection and the backend and returns the job setup these flags describe
+// (the tokenizer is left to the caller).
+func (m *modelFlags) setup(data, out string, seed int64) (train.Setup, error) {
+	col, err := datasets.Load(data)
+	if err != nil {
+		return train.Setup{}, err
+	}
+	be, err := backend.Default()
+	if err != nil {
+		return train.Setup{}, err
+	}
 	s := train.Setup{Collection: col, Backend: be, OutDir: out, Preset: *m.preset, Init: *m.init, Vocab: *m.vocab, Seed: seed}
 	dropout := -1.0
 	if m.dropout != nil {
@@ -204,6 +214,29 @@ func (m *modelFlags) studentTokenizer(keyPath string, meta *datasets.AnswerKeyMe
 	}
 	tk, err := models.LoadHFTokenizer(dir)
 	return tk, dir, err
+}
+
+// studentSetup is what the student commands share: the answer key at keyPath with its metadata, and
+// the job setup with the teacher's tokenizer (studentTokenizer, announced on stderr unless quiet) and
+// the folder it came from.
+func (m *modelFlags) studentSetup(command, keyPath, data, out string, tr *trainFlags) (train.Setup, []datasets.ScoredPair, *datasets.AnswerKeyMeta, string, error) {
+	key, meta, err := readAnswerKey(keyPath)
+	if err != nil {
+		return train.Setup{}, nil, nil, "", err
+	}
+	setup, err := m.setup(data, out, *tr.seed)
+	if err != nil {
+		return train.Setup{}, nil, nil, "", err
+	}
+	tk, dir, err := m.studentTokenizer(keyPath, meta)
+	if err != nil {
+		return train.Setup{}, nil, nil, "", err
+	}
+	if tk != nil && !*tr.quiet {
+		fmt.Fprintf(os.Stderr, "%s: tokenizer from %s (%d tokens)\n", command, dir, tk.VocabSize())
+	}
+	setup.Tokenizer = tk
+	return setup, key, meta, dir, nil
 }
 
 // readAnswerKey reads an answer key and its metadata, refusing an empty key.

@@ -51,7 +51,9 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // runKernelInstall implements `mimicry kernel install`.
 func runKernelInstall(args []string) error {
-	fs := flag.NewFlagSet("kernel install", flag.ContinueOnError)
+	fs := newFlags("kernel install", "kernel install [flags]", fmt.Sprintf(`
+Installs gonb and goimports at the versions pinned in go.mod and registers the Jupyter kernel
+%q (%s), whose notebooks import this clone of Mimicry. Run it inside the repository.`, kernel.DefaultDisplayName, kernel.DefaultName))
 	user := fs.Bool("user", true, "install the kernelspec in the user's Jupyter data directory ($JUPYTER_DATA_DIR, else ~/.local/share/jupyter on Linux)")
 	prefix := fs.String("prefix", "", "install the kernelspec under `DIR`/share/jupyter/kernels instead (e.g. a virtualenv or /usr/local)")
 	name := fs.String("name", kernel.DefaultName, "kernelspec `name` (its directory)")
@@ -60,21 +62,8 @@ func runKernelInstall(args []string) error {
 	repo := fs.String("repo", "", "the Mimicry repository the notebooks import (`DIR`); default: the one containing the working directory")
 	bin := fs.String("bin", "", "where go install puts gonb and goimports (`DIR`); default: $GOBIN, else $GOPATH/bin")
 	rawErrors := fs.Bool("raw-errors", false, "report compile errors as plain text instead of HTML")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mimicry kernel install [flags]\n\n"+
-			"Installs gonb and goimports at the versions pinned in go.mod and registers the Jupyter kernel\n"+
-			"%q (%s), whose notebooks import this clone of Mimicry. Run it inside the repository.\n\nFlags:\n",
-			kernel.DefaultDisplayName, kernel.DefaultName)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if err := fs.parse(args); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if !*user && *prefix == "" {
 		return errors.New("--user=false needs --prefix DIR")
@@ -107,22 +96,15 @@ func printInstallHint(w io.Writer, inst *kernel.Installed, name string) {
 
 // runKernelRun implements `mimicry kernel run`.
 func runKernelRun(args []string) error {
-	fs := flag.NewFlagSet("kernel run", flag.ContinueOnError)
+	fs := newFlags("kernel run", "kernel run [flags] NOTEBOOK.ipynb|DIR...", `
+Executes each notebook (a directory stands for the .ipynb files in it) with jupyter nbconvert and
+the Mimicry kernel, writes <name>.ipynb and <name>.html into --out, and fails when any cell
+failed: an error output, a panic, or a non-zero exit status.`)
 	out := fs.String("out", kernel.DefaultOutDir, "`DIR` for the executed notebooks and their HTML")
 	name := fs.String("kernel", kernel.DefaultName, "kernelspec `name` to execute with")
 	timeout := fs.Duration("timeout", kernel.DefaultCellTimeout, "the longest one cell may run")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mimicry kernel run [flags] NOTEBOOK.ipynb|DIR...\n\n"+
-			"Executes each notebook (a directory stands for the .ipynb files in it) with jupyter nbconvert and\n"+
-			"the Mimicry kernel, writes <name>.ipynb and <name>.html into --out, and fails when any cell\n"+
-			"failed: an error output, a panic, or a non-zero exit status.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	paths, err := parseInterleaved(fs, args)
+	paths, err := parseInterleaved(fs.FlagSet, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
 	}
 	if len(paths) == 0 {

@@ -8,10 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/distill/splade"
 	"github.com/mimicry-ir/mimicry/models"
-	"github.com/mimicry-ir/mimicry/models/backend"
 	"github.com/mimicry-ir/mimicry/models/tokenizer"
 )
 
@@ -97,30 +95,10 @@ recorded SHA-256), else --vocab N trains one.`)
 			}
 		}
 	}
-	key, meta, err := readAnswerKey(*keyPath)
+	setup, key, _, _, err := model.studentSetup("train splade", *keyPath, *data, *out, tr)
 	if err != nil {
 		return err
 	}
-	col, err := datasets.Load(*data)
-	if err != nil {
-		return err
-	}
-	be, err := backend.Default()
-	if err != nil {
-		return err
-	}
-	setup, err := model.setup(col, be, *out, *tr.seed)
-	if err != nil {
-		return err
-	}
-	tk, tkDir, err := model.studentTokenizer(*keyPath, meta)
-	if err != nil {
-		return err
-	}
-	if tk != nil && !*tr.quiet {
-		fmt.Fprintf(os.Stderr, "train splade: tokenizer from %s (%d tokens)\n", tkDir, tk.VocabSize())
-	}
-	setup.Tokenizer = tk
 	job := &splade.Job{
 		Setup: setup, Key: key,
 		Index:  splade.IndexOptions{Bits: *bits, MaxDocTerms: *docTerms},

@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/distill/teacher"
-	"github.com/mimicry-ir/mimicry/models/backend"
 )
 
 func init() {
@@ -50,15 +48,7 @@ and writes DIR/teacher.json: BM25 and the teacher reranking BM25's top --rerank-
 	if *negs <= 0 || *maxLen < 8 {
 		return errors.New("--negatives must be positive and --max-len at least 8")
 	}
-	col, err := datasets.Load(*data)
-	if err != nil {
-		return err
-	}
-	be, err := backend.Default()
-	if err != nil {
-		return err
-	}
-	setup, err := model.setup(col, be, *out, *tr.seed)
+	setup, err := model.setup(*data, *out, *tr.seed)
 	if err != nil {
 		return err
 	}

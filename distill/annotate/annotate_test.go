@@ -10,46 +10,17 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mimicry-ir/mimicry/datasets"
-	"github.com/mimicry-ir/mimicry/datasets/bm25"
+	"github.com/mimicry-ir/mimicry/distill/internal/fixture"
 	"github.com/mimicry-ir/mimicry/distill/score"
 	"github.com/mimicry-ir/mimicry/distill/teacher"
 	"github.com/mimicry-ir/mimicry/models"
 	"github.com/mimicry-ir/mimicry/models/backend"
 	"github.com/mimicry-ir/mimicry/models/tokenizer"
 )
-
-// synth is the synthetic collection of seed 7 with its BM25 index and passage texts, built once.
-var synth = sync.OnceValues(func() (*synthSetup, error) {
-	c, err := datasets.Synthetic(7)
-	if err != nil {
-		return nil, err
-	}
-	ix, err := bm25.Build(c.Docs, bm25.Config{})
-	if err != nil {
-		return nil, err
-	}
-	return &synthSetup{c: c, ix: ix, texts: score.Texts(c.Docs)}, nil
-})
-
-type synthSetup struct {
-	c     *datasets.Collection
-	ix    *bm25.Index
-	texts map[string]string
-}
-
-func getSynth(t testing.TB) *synthSetup {
-	t.Helper()
-	s, err := synth()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // slowScorer delays every Score call (so that a kill lands mid-run); same name, same scores.
 type slowScorer struct {
@@ -86,12 +57,12 @@ func (s *failingScorer) Score(q, p []string) ([]float64, error) {
 
 // bm25Job is an annotation of the synthetic evaluation queries' top k with a BM25 teacher.
 func bm25Job(t testing.TB, out string, queries, k, chunk int) Options {
-	s := getSynth(t)
+	s := fixture.Synthetic(t)
 	return Options{
-		Teacher:   &score.BM25{Index: s.ix},
-		Pairs:     BM25Pairs(s.ix, s.c.Queries[:queries], s.texts, k),
+		Teacher:   &score.BM25{Index: s.Ix},
+		Pairs:     BM25Pairs(s.Ix, s.C.Queries[:queries], s.Texts, k),
 		Out:       out,
-		Meta:      datasets.AnswerKeyMeta{Collection: s.c.Name, Extra: map[string]string{"note": "test"}},
+		Meta:      datasets.AnswerKeyMeta{Collection: s.C.Name, Extra: map[string]string{"note": "test"}},
 		ChunkSize: chunk,
 		Quiet:     true,
 	}
@@ -564,14 +535,14 @@ func TestPairSources(t *testing.T) {
 // TestBM25Scorer: over an index, the scorer reproduces the index's search scores exactly; per pair,
 // the formula by hand.
 func TestBM25Scorer(t *testing.T) {
-	s := getSynth(t)
-	q := s.c.Queries[3]
-	hits := s.ix.Search(q.Text, 10)
+	s := fixture.Synthetic(t)
+	q := s.C.Queries[3]
+	hits := s.Ix.Search(q.Text, 10)
 	var qs, ps []string
 	for _, h := range hits {
-		qs, ps = append(qs, q.Text), append(ps, s.texts[h.DocID])
+		qs, ps = append(qs, q.Text), append(ps, s.Texts[h.DocID])
 	}
-	scores, err := (&score.BM25{Index: s.ix}).Score(qs, ps)
+	scores, err := (&score.BM25{Index: s.Ix}).Score(qs, ps)
 	if err != nil {
 		t.Fatal(err)
 	}

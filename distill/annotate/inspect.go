@@ -2,7 +2,6 @@ package annotate
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
@@ -21,50 +20,6 @@ func ScoreDistributions(pairs []datasets.ScoredPair, qrels datasets.Qrels) (posi
 		}
 	}
 	return positives, negatives
-}
-
-// QueryScores summarises the scores the teacher gave one query's pairs.
-type QueryScores struct {
-	// QID names the query.
-	QID string
-	// Pairs is the number of scored pairs of the query.
-	Pairs int
-	// Mean, Min and Max are the mean, lowest and highest score.
-	Mean, Min, Max float64
-	// Std is the population standard deviation (0 for a single pair).
-	Std float64
-}
-
-// PerQueryScores summarises the scores of each query of an answer key, by query id.
-func PerQueryScores(pairs []datasets.ScoredPair) []QueryScores {
-	byQuery := map[string]*QueryScores{}
-	sums := map[string]float64{}
-	for _, p := range pairs {
-		s := byQuery[p.QueryID]
-		if s == nil {
-			s = &QueryScores{QID: p.QueryID, Min: p.Score, Max: p.Score}
-			byQuery[p.QueryID] = s
-		}
-		s.Pairs++
-		sums[p.QueryID] += p.Score
-		s.Min, s.Max = min(s.Min, p.Score), max(s.Max, p.Score)
-	}
-	for qid, s := range byQuery {
-		s.Mean = sums[qid] / float64(s.Pairs)
-	}
-	// Two passes for the deviation: sums of squares lose precision when scores are large logits.
-	sq := map[string]float64{}
-	for _, p := range pairs {
-		d := p.Score - byQuery[p.QueryID].Mean
-		sq[p.QueryID] += d * d
-	}
-	out := make([]QueryScores, 0, len(byQuery))
-	for qid, s := range byQuery {
-		s.Std = math.Sqrt(sq[qid] / float64(s.Pairs))
-		out = append(out, *s)
-	}
-	slices.SortFunc(out, func(a, b QueryScores) int { return strings.Compare(a.QID, b.QID) })
-	return out
 }
 
 // QueryMargin compares, for one query, the teacher's best-scored judged positive with its

@@ -37,21 +37,6 @@ func TestScoreDistributions(t *testing.T) {
 	}
 }
 
-func TestPerQueryScores(t *testing.T) {
-	pairs, _ := inspectKey()
-	got := PerQueryScores(pairs)
-	// q1: mean (3+1+2+2.5)/4 = 2.125; squared deviations 0.765625+1.265625+0.015625+0.140625 = 2.1875.
-	want := []QueryScores{
-		{QID: "q1", Pairs: 4, Mean: 2.125, Min: 1, Max: 3, Std: math.Sqrt(2.1875 / 4)},
-		{QID: "q2", Pairs: 2, Mean: 1, Min: 0.5, Max: 1.5, Std: 0.5},
-		{QID: "q3", Pairs: 1, Mean: 1, Min: 1, Max: 1, Std: 0},
-		{QID: "q4", Pairs: 1, Mean: -2, Min: -2, Max: -2, Std: 0},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("got  %+v\nwant %+v", got, want)
-	}
-}
-
 func TestMargins(t *testing.T) {
 	pairs, qrels := inspectKey()
 	got := Margins(pairs, qrels)

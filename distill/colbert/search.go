@@ -170,12 +170,6 @@ func (ix *Index) SearchExhaustive(enc *Encoder, queries []datasets.Query, k int)
 	return ix.searchEmbeddings(queries, qe, k, bonus), nil
 }
 
-// SearchEmbeddings is SearchExhaustive for queries already encoded (qe[i] goes with queries[i]),
-// by MaxSim alone.
-func (ix *Index) SearchEmbeddings(queries []datasets.Query, qe [][]float32, k int) eval.Run {
-	return ix.searchEmbeddings(queries, qe, k, nil)
-}
-
 // lexicalBonus is, for a residual student, each query's BM25Weight·BM25 score of every document
 // BM25 matches, keyed by position in the index; nil for a plain student.
 func (ix *Index) lexicalBonus(enc *Encoder, queries []datasets.Query) ([]map[int]float32, error) {

@@ -92,10 +92,7 @@ func (r *Runner) assemble(ts TrainingSetStage, teach TeacherStage, key AnswerKey
 			sweep = append(sweep, spladeRow(splades[name].Report))
 		}
 	}
-	for _, s := range sweep {
-		rep.SpladeSweep = append(rep.SpladeSweep, report.SweepPoint{LambdaD: s.LambdaD, LambdaQ: s.LambdaQ, AvgDocActive: s.AvgDocActive,
-			AvgQueryActive: s.AvgQueryActive, FLOPS: s.FLOPS, NDCG10: s.NDCG10, QueryMs: s.QueryMs, Warning: s.Warning})
-	}
+	rep.SpladeSweep = sweep
 	return rep, nil
 }
 

@@ -86,7 +86,7 @@ func metrics(r *report.Report) any {
 	return struct {
 		D report.Dataset
 		S map[string]map[string]float64
-		W []report.SweepPoint
+		W []splade.SweepRow
 	}{r.Dataset, withoutLatency(r.Systems), withoutSweepLatency(r.SpladeSweep)}
 }
 
@@ -103,8 +103,8 @@ func withoutLatency(s map[string]map[string]float64) map[string]map[string]float
 	return out
 }
 
-func withoutSweepLatency(ps []report.SweepPoint) []report.SweepPoint {
-	out := make([]report.SweepPoint, len(ps))
+func withoutSweepLatency(ps []splade.SweepRow) []splade.SweepRow {
+	out := make([]splade.SweepRow, len(ps))
 	for i, p := range ps {
 		p.QueryMs = 0
 		out[i] = p

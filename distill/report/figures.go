@@ -10,6 +10,7 @@ import (
 
 	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/distill/eval"
+	"github.com/mimicry-ir/mimicry/distill/splade"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -148,13 +149,13 @@ func MarginScatter(name string, samples []Sample) (*plot.Plot, error) {
 
 // SparsityTradeoff plots SPLADE's nDCG@10 against the average active terms per document over the
 // λ_d sweep: the budget trade-off.
-func SparsityTradeoff(points []SweepPoint) (*plot.Plot, error) {
+func SparsityTradeoff(points []splade.SweepRow) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "SPLADE: effectiveness vs sparsity (λ_d sweep)"
 	p.X.Label.Text = "average active terms per document"
 	p.Y.Label.Text = "nDCG@10"
 	pts := slices.Clone(points)
-	slices.SortFunc(pts, func(a, b SweepPoint) int { return cmp.Compare(a.AvgDocActive, b.AvgDocActive) })
+	slices.SortFunc(pts, func(a, b splade.SweepRow) int { return cmp.Compare(a.AvgDocActive, b.AvgDocActive) })
 	xy := make(plotter.XYs, len(pts))
 	for i, x := range pts {
 		xy[i] = plotter.XY{X: x.AvgDocActive, Y: x.NDCG10}

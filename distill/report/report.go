@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 
 	"github.com/mimicry-ir/mimicry/datasets"
+	"github.com/mimicry-ir/mimicry/distill/splade"
 )
 
 // System names in Report.Systems.
@@ -52,7 +53,7 @@ type Report struct {
 	// Systems maps a system name (SystemBM25, …) to its measures on the evaluation queries.
 	Systems map[string]map[string]float64 `json:"systems"`
 	// SpladeSweep is the sparsity trade-off: one point per λ_d, by increasing λ_d.
-	SpladeSweep []SweepPoint `json:"splade_sweep"`
+	SpladeSweep []splade.SweepRow `json:"splade_sweep"`
 	// Timings are the run's wall times and throughputs.
 	Timings Timings `json:"timings"`
 	// Settings are the sizes the stages ran with (steps, lengths, learning rates …).
@@ -93,19 +94,6 @@ type Dataset struct {
 	TrainingSource string `json:"training_source,omitempty"`
 	// AnswerKeyPairs is the number of (query, passage, teacher score) rows of the answer key.
 	AnswerKeyPairs int64 `json:"answer_key_pairs,omitempty"`
-}
-
-// SweepPoint is one SPLADE student of the λ_d sweep.
-type SweepPoint struct {
-	LambdaD        float64 `json:"lambda_d"`
-	LambdaQ        float64 `json:"lambda_q"`
-	AvgDocActive   float64 `json:"avg_doc_active"`
-	AvgQueryActive float64 `json:"avg_query_active"`
-	FLOPS          float64 `json:"flops"`
-	NDCG10         float64 `json:"nDCG@10"`
-	QueryMs        float64 `json:"query_ms"`
-	// Warning says when the student collapsed or stayed dense.
-	Warning string `json:"warning,omitempty"`
 }
 
 // Timings are the wall times and throughputs of a run. Stage times are those of the process that

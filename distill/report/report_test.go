@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/mimicry-ir/mimicry/distill/splade"
 )
 
 // TestMargins checks the per-query margins against hand-computed values: query a has one positive
@@ -32,7 +34,7 @@ func TestWriteAndRead(t *testing.T) {
 			SystemBM25: {"nDCG@10": 0.5}, SystemTeacher: {"nDCG@10": 0.8}, SystemColBERT: {"nDCG@10": 0.72},
 			SystemSplade: {"nDCG@10": 0.6, "avg_doc_active": 12, "avg_query_active": 5, "flops": 1.5},
 		},
-		SpladeSweep: []SweepPoint{{LambdaD: 0, AvgDocActive: 40, NDCG10: 0.62}, {LambdaD: 0.001, AvgDocActive: 12, NDCG10: 0.6}},
+		SpladeSweep: []splade.SweepRow{{LambdaD: 0, AvgDocActive: 40, NDCG10: 0.62}, {LambdaD: 0.001, AvgDocActive: 12, NDCG10: 0.6}},
 		Settings:    map[string]any{"rerank_depth": 20, "teacher_bm25_weight": 1.25, "student_residual": true, "splade_lexical_init": true},
 		Details: Details{
 			Curves:  map[string][]CurvePoint{"teacher": {{Step: 10, Loss: 1.4}, {Step: 20, Loss: 1.1}}},

@@ -1,3 +1,6 @@
+// Package score is what every part of the method scores pairs with: the [Scorer] interface (a
+// teacher, a student, an ensemble, BM25), the texts models read, BM25's candidates, and reranking
+// them into a run.
 package score
 
 import (

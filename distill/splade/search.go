@@ -119,22 +119,3 @@ func sparseQueryStats(ix *Index, vecs []SparseVector) (avgTerms, flops float64) 
 	}
 	return float64(total) / float64(len(vecs)), flops
 }
-
-// IndexCorpus encodes the documents with enc (cut to maxLen tokens) and indexes them. It returns the
-// index and the documents' vectors as encoded (before pruning and quantisation).
-func IndexCorpus(enc *Encoder, docs []datasets.Document, maxLen int, opts IndexOptions) (*Index, []SparseVector, error) {
-	texts := make([]string, len(docs))
-	ids := make([]string, len(docs))
-	for i, d := range docs {
-		texts[i], ids[i] = bm25.Contents(d), d.ID
-	}
-	vecs, err := enc.Encode(texts, train.OrDefault(maxLen, tokenizer.DocMaxLen), "documents")
-	if err != nil {
-		return nil, nil, err
-	}
-	ix, err := BuildIndex(ids, vecs, enc.Model.Config.VocabSize, opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	return ix, vecs, nil
-}

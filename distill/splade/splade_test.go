@@ -175,14 +175,14 @@ func TestSparsityWarmupInGraph(t *testing.T) {
 	for _, step := range []int{0, 1, 3, 5, 9, 10, 11, 100} {
 		want := losses.SparsityWeight(lambda, step, warm)
 		got := evalScalar(t, be, func(g *Graph) *Node {
-			return sparsityWeightGraph(Const(g, int64(step)), lambda, warm, dtypes.Float64)
+			return losses.SparsityWeightNode(Const(g, int64(step)), lambda, warm, dtypes.Float64)
 		})
 		if math.Abs(got-want) > 1e-12 {
 			t.Fatalf("step %d: λ(t) = %g, want %g", step, got, want)
 		}
 		for reg, value := range hand {
 			got := evalScalar(t, be, func(g *Graph) *Node {
-				return Mul(sparsityWeightGraph(Const(g, int64(step)), lambda, warm, dtypes.Float64), spladeRegularizer(Const(g, w), reg))
+				return Mul(losses.SparsityWeightNode(Const(g, int64(step)), lambda, warm, dtypes.Float64), spladeRegularizer(Const(g, w), reg))
 			})
 			if math.Abs(got-want*value) > 1e-12 {
 				t.Fatalf("step %d, %s: weighted term %g, want %g·%g", step, reg, got, want, value)
@@ -195,7 +195,7 @@ func TestSparsityWarmupInGraph(t *testing.T) {
 		want       float64
 	}{{25, 100, lambda / 16}, {50, 100, lambda / 4}, {0, 0, lambda}, {0, -1, lambda}} {
 		got := evalScalar(t, be, func(g *Graph) *Node {
-			return sparsityWeightGraph(Const(g, int64(c.step)), lambda, c.warm, dtypes.Float64)
+			return losses.SparsityWeightNode(Const(g, int64(c.step)), lambda, c.warm, dtypes.Float64)
 		})
 		if math.Abs(got-c.want) > 1e-12 {
 			t.Fatalf("step %d of %d: λ(t) = %g, want %g", c.step, c.warm, got, c.want)

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
@@ -171,8 +170,8 @@ type spladeLossSpec struct {
 func (s spladeLossSpec) loss(step, qv, dv, student, teacher *Node) (*Node, []*Node) {
 	distill := spladeDistillLoss(student, teacher, s.standardize)
 	dtype := distill.DType()
-	lq := sparsityWeightGraph(step, s.lambdaQ, s.warmup, dtype)
-	ld := sparsityWeightGraph(step, s.lambdaD, s.warmup, dtype)
+	lq := losses.SparsityWeightNode(step, s.lambdaQ, s.warmup, dtype)
+	ld := losses.SparsityWeightNode(step, s.lambdaD, s.warmup, dtype)
 	reg := Add(Mul(lq, spladeRegularizer(qv, s.reg)), Mul(ld, spladeRegularizer(dv, s.reg)))
 	qa, da, flops := spladeBatchStats(qv, dv)
 	return Add(distill, reg), []*Node{distill, reg, lq, ld, qa, da, flops}
@@ -185,18 +184,6 @@ func spladeDistillLoss(student, teacher *Node, standardize bool) *Node {
 		teacher = losses.Standardize(teacher)
 	}
 	return losses.MSE(Sub(student, ReduceAllMean(student)), Sub(teacher, ReduceAllMean(teacher)))
-}
-
-// sparsityWeightGraph is losses.SparsityWeight in the graph: λ·min(1, t/T)² with t the step node
-// (the number of updates applied so far); λ at every step when T ≤ 0.
-func sparsityWeightGraph(step *Node, lambda float64, warmup int, dtype dtypes.DType) *Node {
-	g := step.Graph()
-	if warmup <= 0 || lambda == 0 {
-		return Scalar(g, dtype, lambda)
-	}
-	r := DivScalar(ConvertDType(step, dtype), float64(warmup))
-	r = Min(Max(r, ScalarZero(g, dtype)), ScalarOne(g, dtype))
-	return MulScalar(Square(r), lambda)
 }
 
 // spladeRegularizer is the sparsity penalty of [B, V] vectors.

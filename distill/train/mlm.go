@@ -3,7 +3,6 @@ package train
 import (
 	"fmt"
 	"math/rand/v2"
-	"strings"
 
 	"github.com/gomlx/gomlx/backends"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -128,36 +127,4 @@ func MaskTokens(rng *rand.Rand, batchIDs, mask []int32, sp tokenizer.Specials, v
 		}
 	}
 	return ids, labels, weights
-}
-
-// CopyEncoder copies the BERT encoder's parameters (every `bert.` parameter both models have, with
-// equal shapes) from one model to another, e.g. from an MLM warm-up into a cross-encoder. It returns
-// how many were copied.
-func CopyEncoder(dst, src *models.Model) (int, error) {
-	params, err := src.Params()
-	if err != nil {
-		return 0, err
-	}
-	want := models.ParamShapes(dst.Config, dst.Kind, dst.ColBERTDim)
-	n := 0
-	for name, t := range params {
-		if !strings.HasPrefix(name, "bert.") {
-			continue
-		}
-		if _, ok := want[name]; !ok {
-			continue
-		}
-		clone, err := t.LocalClone()
-		if err != nil {
-			return n, err
-		}
-		if err := dst.SetParam(name, clone); err != nil {
-			return n, err
-		}
-		n++
-	}
-	if n == 0 {
-		return 0, fmt.Errorf("no encoder parameter in common")
-	}
-	return n, nil
 }

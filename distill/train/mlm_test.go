@@ -13,7 +13,7 @@ import (
 	"github.com/mimicry-ir/mimicry/models/tokenizer"
 )
 
-func TestMLMWarmupLearnsAndCopies(t *testing.T) {
+func TestMLMWarmupLearns(t *testing.T) {
 	texts := []string{"the wing flow is steady", "heat transfer in the plate", "the wing flow is steady and fast"}
 	tk, err := tokenizer.Train(slices.Values(texts), 80, tokenizer.TrainOptions{})
 	if err != nil {
@@ -39,26 +39,6 @@ func TestMLMWarmupLearnsAndCopies(t *testing.T) {
 	first, last := res.History[0].Loss, res.FinalLoss
 	if !(last < 0.7*first) {
 		t.Fatalf("MLM loss did not decrease: %.3f → %.3f", first, last)
-	}
-	ce, err := models.New(models.KindCrossEncoder, cfg, 0, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ce.Materialize(be); err != nil {
-		t.Fatal(err)
-	}
-	n, err := CopyEncoder(ce, mlm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := 21; n != want { // 5 embedding parameters + 16 per layer
-		t.Fatalf("copied %d parameters, want %d", n, want)
-	}
-	a, _ := mlm.Params()
-	b, _ := ce.Params()
-	w := "bert.encoder.layer.0.attention.self.query.weight"
-	if !slices.Equal(tensors.MustCopyFlatData[float32](a[w]), tensors.MustCopyFlatData[float32](b[w])) {
-		t.Fatal("encoder not copied")
 	}
 }
 
