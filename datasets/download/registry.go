@@ -74,7 +74,9 @@ var registry = []Entry{
 	{Name: "time", URL: glasgow + "time/time.tar.gz", Loader: "smart", Description: "TIME: 423 TIME magazine articles (1963), 83 queries (Glasgow IR group)"},
 	{Name: "adi", URL: glasgow + "adi/adi.tar.gz", Loader: "smart", Description: "ADI: 82 information-science abstracts, 35 queries (Glasgow IR group)"},
 
-	{Name: "scifact", URL: beir + "scifact.zip", Subdir: "scifact", Loader: "beir", Description: "BEIR SciFact: 5K scientific abstracts, 300 test queries (2.7 MB)"},
+	{Name: "scifact", URL: beir + "scifact.zip", Subdir: "scifact", Loader: "beir",
+		SHA256:      "536e14446a0ba56ed1398ab1055f39fe852686ecad24a6306c80c490fa8e0165", // BEIR's scifact.zip (../shared/data/scifact/README.md)
+		Description: "BEIR SciFact: 5K scientific abstracts, 300 test queries (2.7 MB)"},
 	{Name: "nfcorpus", URL: beir + "nfcorpus.zip", Subdir: "nfcorpus", Loader: "beir", Description: "BEIR NFCorpus: 3.6K medical documents, 323 test queries (2.3 MB)"},
 	{Name: "arguana", URL: beir + "arguana.zip", Subdir: "arguana", Loader: "beir", Description: "BEIR ArguAna: 8.7K arguments, 1,406 test queries (3.4 MB)"},
 	{Name: "scidocs", URL: beir + "scidocs.zip", Subdir: "scidocs", Loader: "beir", Description: "BEIR SCIDOCS: 25K paper abstracts, 1,000 test queries (14 MB)"},
