@@ -11,7 +11,7 @@ import (
 
 // resolved remembers the ids this process has resolved, so that loading a model's weights and
 // then its tokenizer asks the hub once.
-var resolved sync.Map // id → folder
+var resolved sync.Map // cache folder + "\x00" + id → snapshot folder
 
 // ResolveDir turns a model reference into a folder: an existing folder is returned as it is; a hub
 // id "org/name[@revision]" is resolved with [hub.Resolve] (in huggingface_hub's cache, honouring
@@ -29,13 +29,16 @@ func ResolveDirContext(ctx context.Context, ref string) (string, error) {
 	if _, err := os.Stat(ref); err == nil || !hub.LooksLikeID(ref) {
 		return ref, nil
 	}
-	if dir, ok := resolved.Load(ref); ok {
-		return dir.(string), nil
+	key := hub.DefaultCacheDir() + "\x00" + ref
+	if dir, ok := resolved.Load(key); ok {
+		if _, err := os.Stat(dir.(string)); err == nil {
+			return dir.(string), nil
+		}
 	}
 	dir, err := hub.Resolve(ctx, ref, &hub.Options{Log: os.Stderr})
 	if err != nil {
 		return "", fmt.Errorf("%s is neither a folder nor a model the hub resolves: %w", ref, err)
 	}
-	resolved.Store(ref, dir)
+	resolved.Store(key, dir)
 	return dir, nil
 }
