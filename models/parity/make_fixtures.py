@@ -194,10 +194,13 @@ def minilm(d, meta):
 
 
 def tiny_vocab(d):
-    """1000 tokens: BERT's specials and its 995 most common word pieces after them."""
+    """1000 tokens: BERT's specials, the punctuation of ColBERT's skiplist, and BERT's most common
+    word pieces after them."""
+    import string
     with open(os.path.join(d, "vocab.txt"), encoding="utf-8") as f:
         bert = [line.rstrip("\n") for line in f]
-    return ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + bert[1996:1996 + 995]
+    head = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list(string.punctuation)
+    return head + bert[1996:1996 + 1000 - len(head)]
 
 
 def tiny_models(d, meta):
