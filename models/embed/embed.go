@@ -22,6 +22,10 @@ import (
 // DefaultBatchSize is the number of texts per forward pass.
 const DefaultBatchSize = 32
 
+// tokenBudget is the average number of tokens per text a batch may hold once padded: long texts go
+// in smaller batches.
+const tokenBudget = 64
+
 // Encoder encodes texts with a model.
 type Encoder struct {
 	// Model is a bi-encoder, ColBERT or SPLADE model (a cross-encoder reads pairs, not texts).
@@ -112,8 +116,14 @@ func (e *Encoder) Encode(texts []string, query bool) ([]Embedding, error) {
 		size = DefaultBatchSize
 	}
 	out := make([]Embedding, len(texts))
-	for start := 0; start < len(order); start += size {
-		idx := order[start:min(start+size, len(order))]
+	for start := 0; start < len(order); {
+		// At most size texts, and at most size·tokenBudget tokens once padded to the longest.
+		end := start + 1
+		for end < len(order) && end-start < size && (end-start+1)*lengths[order[end]] <= size*tokenBudget {
+			end++
+		}
+		idx := order[start:end]
+		start = end
 		part := make([]string, len(idx))
 		for k, i := range idx {
 			part[k] = texts[i]
