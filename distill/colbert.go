@@ -1343,7 +1343,10 @@ type ColBERTSettings struct {
 // and, when present, ColBERTSettingsFile (else ColBERT's defaults, 32 and 180 tokens). Errors name
 // the folder and what is missing.
 func LoadColBERTEncoder(dir string, backend backends.Backend) (*ColBERTEncoder, error) {
-	mdir := dir
+	mdir, err := models.ResolveDir(dir) // a hub id: its snapshot in the Hugging Face cache
+	if err != nil {
+		return nil, fmt.Errorf("colbert model %s: %w", dir, err)
+	}
 	if st, err := os.Stat(filepath.Join(dir, "model")); err == nil && st.IsDir() {
 		mdir = filepath.Join(dir, "model")
 	}

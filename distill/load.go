@@ -27,7 +27,10 @@ type CrossEncoderInfo struct {
 func LoadCrossEncoder(dir string, be backends.Backend, maxLen, batch int) (*CrossEncoder, CrossEncoderInfo, error) {
 	var info CrossEncoderInfo
 	name := filepath.Base(filepath.Clean(dir))
-	mdir := dir
+	mdir, err := models.ResolveDir(dir) // a hub id: its snapshot in the Hugging Face cache
+	if err != nil {
+		return nil, info, fmt.Errorf("teacher %s: %w", dir, err)
+	}
 	if st, err := os.Stat(filepath.Join(dir, "model")); err == nil && st.IsDir() {
 		mdir = filepath.Join(dir, "model")
 	}

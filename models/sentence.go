@@ -170,8 +170,18 @@ func readPooling(path string) (Pooling, error) {
 	if err := json.Unmarshal(data, &modes); err != nil {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
-	if m, ok := modes["pooling_mode"].(string); ok { // the newer single-field form
-		modes["pooling_mode_"+m+"_token"], modes["pooling_mode_"+m+"_tokens"] = true, true
+	if m, ok := modes["pooling_mode"].(string); ok { // the single-field form of the constructor
+		switch m {
+		case "cls":
+			return PoolCLS, nil
+		case "mean":
+			return PoolMean, nil
+		case "max":
+			return PoolMax, nil
+		case "mean_sqrt_len_tokens":
+			return PoolMeanSqrtLen, nil
+		}
+		return "", fmt.Errorf("%s: field \"pooling_mode\" is %q: only cls, mean, max and mean_sqrt_len_tokens are supported", path, m)
 	}
 	known := map[string]Pooling{
 		"pooling_mode_cls_token":            PoolCLS,
