@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -62,9 +63,10 @@ func (o *Options) download(ctx context.Context, repoDir, repo, commit, file stri
 	return pointer, nil
 }
 
-// fileMetadata sends huggingface_hub's HEAD request for /{repo}/resolve/{commit}/{file}: relative
-// redirects (a renamed repository) are followed, an absolute one (the CDN of LFS files) gives the
-// download address, and the headers give the blob's name, size and commit.
+// fileMetadata sends huggingface_hub's HEAD request for /{repo}/resolve/{commit}/{file}: redirects
+// within the same host or to the hub's own hosts (a renamed repository) are followed, one to
+// another host (the CDN of LFS files) gives the download address and its answer the metadata, as
+// huggingface_hub does; the headers give the blob's name, size and commit.
 func (o *Options) fileMetadata(ctx context.Context, id ID, file string) (*fileMeta, error) {
 	u := fmt.Sprintf("%s/%s/resolve/%s/%s", o.Endpoint, id.Repo, url.PathEscape(id.Revision), escapePath(file))
 	noFollow := *o.Client
@@ -87,11 +89,11 @@ func (o *Options) fileMetadata(ctx context.Context, id ID, file string) (*fileMe
 			if err != nil {
 				return nil, fmt.Errorf("file %s: redirect without a Location: %w", file, err)
 			}
-			if raw := resp.Header.Get("Location"); !strings.Contains(raw, "://") {
-				u = loc.String() // relative: the repository moved; ask again there
+			if sameOrHubHost(req.URL, loc) {
+				u = loc.String() // the repository moved (or the hub points to itself): ask again there
 				continue
 			}
-			location = loc.String()
+			location = loc.String() // a CDN: this answer carries the metadata
 		} else if resp.StatusCode != http.StatusOK {
 			return nil, statusError(resp, id, file)
 		}
@@ -296,4 +298,14 @@ func linkPointer(pointer, blob string) error {
 		return err
 	}
 	return os.Rename(tmp, pointer)
+}
+
+// hubHosts are the hub's own host names (huggingface_hub's HF_URL_HOSTS).
+var hubHosts = []string{"huggingface.co", "hf.co"}
+
+// sameOrHubHost reports whether a redirect from u to target stays on the hub: the same host name,
+// or one of the hub's.
+func sameOrHubHost(u, target *url.URL) bool {
+	h := strings.ToLower(target.Hostname())
+	return h == strings.ToLower(u.Hostname()) || slices.Contains(hubHosts, h)
 }

@@ -153,7 +153,8 @@ func (h *fakeHub) serve(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-Linked-Etag", `"`+sum+`"`)
 			w.Header().Set("X-Linked-Size", fmt.Sprint(len(data)))
 			w.Header().Set("ETag", `"cdn-etag-differs"`)
-			w.Header().Set("Location", h.srv.URL+"/cdn/"+sum)
+			// The CDN is another host name (same server): clients stop at this redirect and read its headers.
+			w.Header().Set("Location", strings.Replace(h.srv.URL, "127.0.0.1", "localhost", 1)+"/cdn/"+sum)
 			w.WriteHeader(http.StatusFound)
 			return
 		}
