@@ -33,8 +33,10 @@ const (
 
 // mimicryInfo is the content of MimicryFile.
 type mimicryInfo struct {
-	Kind       Kind `json:"kind"`
-	ColBERTDim int  `json:"colbert_dim,omitempty"`
+	Kind       Kind    `json:"kind"`
+	ColBERTDim int     `json:"colbert_dim,omitempty"`
+	Pooling    Pooling `json:"pooling,omitempty"`
+	Normalize  bool    `json:"normalize,omitempty"`
 }
 
 // ExportHF writes the model as a Hugging Face folder: config.json (with the head's architecture),
@@ -90,13 +92,30 @@ func ExportHF(dir string, m *Model, backend backends.Backend, tk tokenizer.Token
 			return fmt.Errorf("export: tokenizer has %d tokens, the model's vocab_size is %d", tk.VocabSize(), m.Config.VocabSize)
 		}
 	}
-	info, _ := json.MarshalIndent(mimicryInfo{Kind: m.Kind, ColBERTDim: m.ColBERTDim}, "", "  ")
+	info, _ := json.MarshalIndent(m.info(), "", "  ")
 	return files.WriteBytes(filepath.Join(dir, MimicryFile), append(info, '\n'), 0o644)
 }
 
+// info is the model's mimicry.json.
+func (m *Model) info() mimicryInfo {
+	info := mimicryInfo{Kind: m.Kind, ColBERTDim: m.ColBERTDim}
+	if m.Kind == KindBiEncoder {
+		info.Pooling, info.Normalize = m.Pooling, m.Normalize
+	}
+	return info
+}
+
 // LoadHFTokenizer reads the tokenizer of a Hugging Face model folder (tokenizer.json, or vocab.txt
-// with tokenizer_config.json).
+// with tokenizer_config.json). dir may also be a hub id ([ResolveDir]) or a sentence-transformers
+// folder whose Transformer module sits in a subfolder.
 func LoadHFTokenizer(dir string) (*tokenizer.WordPiece, error) {
+	dir, err := ResolveDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := readSTFolder(dir); err == nil && st != nil {
+		dir = st.transformerDir
+	}
 	return tokenizer.LoadFile(dir)
 }
 
@@ -111,15 +130,31 @@ type ImportReport struct {
 
 // ImportHF reads a Hugging Face model folder — one written by ExportHF, or by transformers
 // (BertModel, BertForSequenceClassification, BertForMaskedLM), a Stanford ColBERT checkpoint
-// (BertModel + `linear.weight`) or a PyLate one (`1_Dense/model.safetensors`) — as a model of the
-// given kind. kind "" takes the kind from mimicry.json or from config.json's architectures.
+// (BertModel + `linear.weight`), a PyLate one (modules.json with a Dense projection in 1_Dense/,
+// its [Q]/[D] prefixes and lengths in config_sentence_transformers.json) or a sentence-transformers
+// one (modules.json: a bi-encoder pooled as 1_Pooling/config.json says, normalised when a Normalize
+// module follows) — as a model of the given kind. dir may be a hub id "org/name[@revision]"
+// ([ResolveDir]). kind "" takes the kind from mimicry.json, else from the sentence-transformers
+// modules, else from config.json's architectures.
 //
 // Names are normalised the ways real checkpoints differ: a missing `bert.` prefix (plain
 // BertModel), TF-era `gamma`/`beta` for LayerNorm, the tied `cls.predictions.decoder.*`, and the
 // `position_ids` buffer. Weights in F16/BF16/F64 are converted to the model's dtype. A malformed
 // file gives an error naming the file and the field or tensor.
 func ImportHF(dir string, kind Kind, seed int64) (*Model, *ImportReport, error) {
-	cfg, err := LoadConfig(filepath.Join(dir, ConfigFile))
+	dir, err := ResolveDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := readSTFolder(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	tdir, denseDir := dir, ""
+	if st != nil {
+		tdir, denseDir = st.transformerDir, st.denseDir
+	}
+	cfg, err := LoadConfig(filepath.Join(tdir, ConfigFile))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -132,12 +167,20 @@ func ImportHF(dir string, kind Kind, seed int64) (*Model, *ImportReport, error) 
 			return nil, nil, fmt.Errorf("%s: field \"kind\": %w", filepath.Join(dir, MimicryFile), err)
 		}
 	}
-	tensorsByName, err := readCheckpointTensors(dir)
+	tensorsByName, err := readCheckpointTensors(tdir, denseDir)
 	if err != nil {
 		return nil, nil, err
 	}
 	if kind == "" {
 		kind = info.Kind
+	}
+	if kind == "" && st != nil {
+		switch {
+		case st.denseDir != "":
+			kind = KindColBERT
+		case st.pooling != "":
+			kind = KindBiEncoder
+		}
 	}
 	if kind == "" {
 		kind = kindFromArchitectures(cfg.Architectures, tensorsByName)
@@ -148,7 +191,21 @@ func ImportHF(dir string, kind Kind, seed int64) (*Model, *ImportReport, error) 
 	}
 	m, err := New(kind, cfg, colbertDim, seed)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
+		return nil, nil, fmt.Errorf("%s: %w", filepath.Join(tdir, ConfigFile), err)
+	}
+	m.Pooling, m.Normalize = info.Pooling, info.Normalize
+	if st != nil {
+		if st.pooling != "" {
+			m.Pooling, m.Normalize = st.pooling, st.normalize
+		}
+		m.MaxSeqLength = st.maxSeqLength
+		if st.denseDir != "" {
+			m.ColBERTText = &ColBERTText{QueryPrefix: st.queryPrefix, DocumentPrefix: st.documentPrefix,
+				QueryLength: st.queryLength, DocumentLength: st.documentLength, AttendExpansion: st.attendExpansion}
+			if st.documentLength > 0 {
+				m.MaxSeqLength = st.documentLength
+			}
+		}
 	}
 	want := ParamShapes(cfg, kind, m.ColBERTDim)
 	report := &ImportReport{}
@@ -183,8 +240,9 @@ type sourcedTensor struct {
 	source string
 }
 
-// readCheckpointTensors reads model.safetensors (and PyLate's 1_Dense) with names normalised.
-func readCheckpointTensors(dir string) (map[string]sourcedTensor, error) {
+// readCheckpointTensors reads model.safetensors (and the Dense projection's, PyLate's 1_Dense,
+// when denseDir is set or dir has 1_Dense) with names normalised.
+func readCheckpointTensors(dir, denseDir string) (map[string]sourcedTensor, error) {
 	path := filepath.Join(dir, WeightsFile)
 	f, err := safetensors.ReadFile(path)
 	if err != nil {
@@ -215,14 +273,19 @@ func readCheckpointTensors(dir string) (map[string]sourcedTensor, error) {
 		delete(out, "cls.predictions.decoder.bias")
 	}
 	densePath := filepath.Join(dir, pylateDenseWeights)
+	if denseDir != "" {
+		densePath = filepath.Join(denseDir, WeightsFile)
+	}
 	if _, err := os.Stat(densePath); err == nil {
 		df, err := safetensors.ReadFile(densePath)
 		if err != nil {
 			return nil, err
 		}
-		if t, ok := df.Get("linear.weight"); ok {
-			out["linear.weight"] = sourcedTensor{t, densePath}
+		t, ok := df.Get("linear.weight")
+		if !ok {
+			return nil, fmt.Errorf("%s: no tensor \"linear.weight\" (the projection's weights)", densePath)
 		}
+		out["linear.weight"] = sourcedTensor{t, densePath}
 	}
 	return out, nil
 }

@@ -23,6 +23,15 @@ type Model struct {
 	Config *Config
 	// ColBERTDim is the width of ColBERT token embeddings (KindColBERT only).
 	ColBERTDim int
+	// Pooling is how a bi-encoder pools its token states ("": mean) and Normalize whether its
+	// vectors are L2-normalised: a sentence-transformers folder's Pooling and Normalize modules.
+	Pooling   Pooling
+	Normalize bool
+	// MaxSeqLength is the length (in tokens, special ones included) that the checkpoint cuts texts
+	// to — sentence-transformers' max_seq_length, PyLate's document_length — and 0 when it says none.
+	MaxSeqLength int
+	// ColBERTText is how a PyLate ColBERT checkpoint lays out its inputs (nil: ColBERT's defaults).
+	ColBERTText *ColBERTText
 	// Ctx holds the parameters under ModelScope (and, while training, the optimizer's state elsewhere).
 	// It is created with Checked(false) so the same variables can be used by several graphs.
 	Ctx *context.Context

@@ -97,7 +97,7 @@ type modelFlags struct {
 func (f *flags) modelFlags(initHelp string, withTokenizer, withDropout bool) *modelFlags {
 	m := &modelFlags{
 		preset: f.String("preset", models.PresetTiny, "model size when training from scratch: tiny, small or base"),
-		init:   f.String("init", "", "Hugging Face folder to start from ("+initHelp+"); empty: from scratch"),
+		init:   f.String("init", "", "Hugging Face folder or hub id org/name[@revision] to start from ("+initHelp+"); empty: from scratch"),
 		hidden: f.Int("hidden", 0, "override the preset's hidden size (0: the preset's)"),
 		layers: f.Int("layers", 0, "override the preset's number of layers (0: the preset's)"),
 		vocab:  f.Int("vocab", 0, "train a WordPiece vocabulary of this size on the corpus (0: the teacher's tokenizer, else bert-base-uncased's)"),

@@ -297,7 +297,10 @@ type Settings struct {
 // and, when present, SettingsFile (else ColBERT's defaults, 32 and 180 tokens). Errors name
 // the folder and what is missing.
 func Load(dir string, backend backends.Backend) (*Encoder, error) {
-	mdir := dir
+	mdir, err := models.ResolveDir(dir) // a hub id: its snapshot in the Hugging Face cache
+	if err != nil {
+		return nil, fmt.Errorf("colbert model %s: %w", dir, err)
+	}
 	if st, err := os.Stat(filepath.Join(dir, "model")); err == nil && st.IsDir() {
 		mdir = filepath.Join(dir, "model")
 	}

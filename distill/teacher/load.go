@@ -25,7 +25,10 @@ type Info struct {
 func Load(dir string, be backends.Backend, maxLen, batch int) (*CrossEncoder, Info, error) {
 	var info Info
 	name := filepath.Base(filepath.Clean(dir))
-	mdir := dir
+	mdir, err := models.ResolveDir(dir) // a hub id: its snapshot in the Hugging Face cache
+	if err != nil {
+		return nil, info, fmt.Errorf("teacher %s: %w", dir, err)
+	}
 	if st, err := os.Stat(filepath.Join(dir, "model")); err == nil && st.IsDir() {
 		mdir = filepath.Join(dir, "model")
 	}
