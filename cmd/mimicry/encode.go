@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"errors"
-	"flag"
-	"fmt"
 	"os"
 
 	"github.com/mimicry-ir/mimicry/models/backend"
@@ -21,7 +19,11 @@ func init() {
 
 // runEncode implements `mimicry encode --model ID|DIR (--text T ... | --input FILE) [--out FILE]`.
 func runEncode(args []string) error {
-	fs := flag.NewFlagSet("encode", flag.ContinueOnError)
+	fs := newFlags("encode", "encode --model ID|DIR (--text T [--text T ...] | --input FILE) [--out FILE]", `
+Encodes each text with the model's head and writes one JSON object per line: {"text", "embedding"} for a
+bi-encoder (sentence-transformers folders: their pooling and normalisation), {"text", "tokens",
+"token_embeddings"} for ColBERT (PyLate folders: their prefixes and lengths), {"text", "terms"} for
+SPLADE. A hub id is resolved in the Hugging Face cache as huggingface_hub does.`)
 	model := fs.String("model", "", "model folder, or hub id org/name[@revision] (Hugging Face cache; HF_HUB_OFFLINE, HF_ENDPOINT honoured)")
 	var texts []string
 	fs.Func("text", "a text to encode; repeat for more", func(s string) error { texts = append(texts, s); return nil })
@@ -30,20 +32,13 @@ func runEncode(args []string) error {
 	query := fs.Bool("query", false, "ColBERT models: encode the texts as queries (query marker, [MASK] padding)")
 	maxLen := fs.Int("max-len", 0, "cut texts to this many tokens (0: the model's max_seq_length, else its positions)")
 	batch := fs.Int("batch", embed.DefaultBatchSize, "texts per forward pass")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mimicry encode --model ID|DIR (--text T [--text T ...] | --input FILE) [--out FILE]\n\n"+
-			"Encodes each text with the model's head and writes one JSON object per line: {\"text\", \"embedding\"} for a\n"+
-			"bi-encoder (sentence-transformers folders: their pooling and normalisation), {\"text\", \"tokens\",\n"+
-			"\"token_embeddings\"} for ColBERT (PyLate folders: their prefixes and lengths), {\"text\", \"terms\"} for\n"+
-			"SPLADE. A hub id is resolved in the Hugging Face cache as huggingface_hub does.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	fs.require("model")
+	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if *model == "" || (len(texts) == 0) == (*input == "") || fs.NArg() > 0 {
+	if (len(texts) == 0) == (*input == "") {
 		fs.Usage()
-		return errors.New("--model and either --text or --input are required")
+		return errors.New("one of --text or --input is required")
 	}
 	if *input != "" {
 		var err error
