@@ -64,6 +64,9 @@ func Check(t *testing.T, model string, tk tokenizer.Tokenizer, opts Options) Res
 	}
 	c := &checker{model: model, tk: tk, opts: opts, fix: fix}
 	dataDir, dataErr := SharedDataDir()
+	if dataErr == nil && testing.Short() {
+		dataErr = fmt.Errorf("-short: the shared-data checks are skipped")
+	}
 
 	for _, s := range fix.Singles {
 		c.run(t, "single/"+s.Set, func(t *testing.T, r *reporter) { c.single(t, r, s) })
@@ -180,7 +183,9 @@ func (c *checker) skip(r *reporter, texts ...string) bool {
 	for _, s := range texts {
 		if reason := c.opts.Skip(s); reason != "" {
 			r.Skipped++
-			r.t.Logf("skipped %s: %s", quote(s, 80), reason)
+			if r.Skipped <= 3 {
+				r.t.Logf("skipped %s: %s", quote(s, 80), reason)
+			}
 			return true
 		}
 	}
@@ -311,6 +316,11 @@ func (c *checker) batches(t *testing.T, r *reporter, firsts, seconds []string, b
 			any = any || skipped[i-lo]
 		}
 		if any && multiple > 0 {
+			for _, s := range skipped {
+				if !s {
+					r.Skipped++ // the rows of a skipped batch
+				}
+			}
 			continue
 		}
 		fn(lo, hi, skipped)
