@@ -285,7 +285,7 @@ func (c *checker) data(t *testing.T, r *reporter, dataDir string, d Data) {
 		r.Compared++
 		got := c.tk.Encode(text)
 		if len(got) != counts[i] || IntsHash(got) != hashes[i] {
-			r.mismatch("%s text %d %s:\n got %d tokens %s\nwant %d tokens (hash %s; run make_fixtures.py's tokenizer on the text to see them)",
+			r.mismatch("%s text %d %s:\n got %d tokens %s\nwant %d tokens (hash %s; models/tokenizer/parity/make_fixtures.py --show TEXT prints them)",
 				d.Source, i, quote(text, 400), len(got), c.tokens(got), counts[i], hashes[i])
 		}
 	}

