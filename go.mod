@@ -3,6 +3,7 @@ module github.com/mimicry-ir/mimicry
 go 1.26
 
 require (
+	github.com/daulet/tokenizers v1.24.0
 	github.com/gomlx/gomlx v0.26.0
 	github.com/janpfeifer/gonb v0.11.1
 	github.com/schollz/progressbar/v3 v3.18.0

@@ -159,6 +159,11 @@ func TestMalformedFiles(t *testing.T) {
 		{"pre-tokenizer", "tokenizer.json", `{"normalizer": {"type": "BertNormalizer"}, ` + okModel + `}`, []string{"pre_tokenizer", "null"}},
 		{"added", "tokenizer.json", `{` + bert + `"added_tokens": [{"id": 2, "content": "[MASK]"}], ` + okModel + `}`, []string{"added_tokens", `"[MASK]"`, "id 2"}},
 		{"added gap", "tokenizer.json", `{` + bert + `"added_tokens": [{"id": 9, "content": "[Q]"}], ` + okModel + `}`, []string{"added_tokens", `"[Q]"`, "id 9"}},
+		{"roberta", "tokenizer.json", `{` + bert + `"post_processor": {"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 0]}, ` + okModel + `}`, []string{"post_processor", `"RobertaProcessing"`}},
+		{"template", "tokenizer.json", `{` + bert + `"post_processor": {"type": "TemplateProcessing", "single": [{"Sequence": {"id": "A", "type_id": 0}}], "pair": [], "special_tokens": {}}, ` + okModel + `}`, []string{"post_processor", "TemplateProcessing.single"}},
+		{"bert processing id", "tokenizer.json", `{` + bert + `"post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 102], "cls": ["[CLS]", 101]}, ` + okModel + `}`, []string{"post_processor", `"[CLS]" id 101`, "vocabulary gives it 2"}},
+		{"added lstrip", "tokenizer.json", `{` + bert + `"added_tokens": [{"id": 4, "content": "[MASK]", "lstrip": true}], ` + okModel + `}`, []string{"added_tokens", `"[MASK]"`, `"lstrip": true`}},
+		{"added normalized", "tokenizer.json", `{` + bert + `"added_tokens": [{"id": 4, "content": "[MASK]", "normalized": true}], ` + okModel + `}`, []string{"added_tokens", `"normalized": true`}},
 		{"json special missing", "tokenizer.json", `{` + bert + `"model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "[UNK]": 1}}}`, []string{`"[CLS]"`}},
 	} {
 		p := writeTemp(t, c.file, c.content)

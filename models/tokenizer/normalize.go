@@ -1,18 +1,18 @@
 package tokenizer
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
 )
 
 // Normalization configures the BERT normaliser, with the meaning of the fields of Hugging Face's
 // BertNormalizer.
 type Normalization struct {
 	// CleanText removes NUL, U+FFFD (which is also what invalid UTF-8 decodes to) and control/format/
-	// private-use characters, and turns every Unicode whitespace character into a space.
+	// private-use characters (not unassigned ones), and turns every other whitespace character into
+	// a space.
 	CleanText bool
 	// HandleChineseChars puts spaces around CJK ideographs so that each becomes a word.
 	HandleChineseChars bool
@@ -34,20 +34,21 @@ func CasedNormalization() Normalization {
 }
 
 // Normalize applies the normalisation to text, in Hugging Face's order: clean, CJK spacing, strip
-// accents, lower-case. The result is valid UTF-8.
+// accents, lower-case. The character classes are Hugging Face's, measured on its tokenizers
+// (unicode_tables.go), not Go's: they follow older Unicode data. The result is valid UTF-8.
 func (n Normalization) Normalize(text string) string {
 	var b strings.Builder
 	b.Grow(len(text) + 8)
 	for _, r := range text { // invalid UTF-8 bytes decode to utf8.RuneError (U+FFFD)
 		if n.CleanText {
-			if r == 0 || r == utf8.RuneError || isControl(r) {
+			if isRemoved(r) {
 				continue
 			}
-			if unicode.IsSpace(r) {
+			if isWhitespace(r) {
 				r = ' '
 			}
 		}
-		if n.HandleChineseChars && isChineseChar(r) {
+		if n.HandleChineseChars && r >= 0x3400 && unicode.Is(hfChinese, r) {
 			b.WriteByte(' ')
 			b.WriteRune(r)
 			b.WriteByte(' ')
@@ -60,23 +61,130 @@ func (n Normalization) Normalize(text string) string {
 		s = stripAccents(s)
 	}
 	if n.Lowercase {
-		s = strings.ToLower(s)
+		s = lowercase(s)
 	}
 	return s
 }
 
-// stripAccents decomposes s (NFD) and drops non-spacing marks (category Mn).
+// isRemoved reports whether clean_text removes r: NUL, U+FFFD and Hugging Face's "other"
+// characters (control, format, private use) except tab, newline and carriage return.
+func isRemoved(r rune) bool {
+	if r < utf8.RuneSelf {
+		return (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f
+	}
+	return unicode.Is(hfRemoved, r)
+}
+
+// isWhitespace is Rust's char::is_whitespace (Unicode White_Space), as Hugging Face uses it.
+func isWhitespace(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r == ' ' || (r >= '\t' && r <= '\r')
+	}
+	return unicode.Is(hfWhitespace, r)
+}
+
+// isBertPunct is Hugging Face's is_bert_punc: ASCII punctuation (which includes symbols such as
+// $ + < = > ^ ` | ~) or a punctuation character of Hugging Face's (older) Unicode tables.
+func isBertPunct(r rune) bool {
+	if r < utf8.RuneSelf {
+		return (r >= '!' && r <= '/') || (r >= ':' && r <= '@') || (r >= '[' && r <= '`') || (r >= '{' && r <= '~')
+	}
+	return unicode.Is(hfPunct, r)
+}
+
+// Hangul syllables, which decompose algorithmically.
+const (
+	hangulFirst, hangulLast    = 0xAC00, 0xD7A3
+	hangulL, hangulV, hangulT  = 0x1100, 0x1161, 0x11A7
+	hangulVCount, hangulTCount = 21, 28
+	hangulNCount               = hangulVCount * hangulTCount
+)
+
+// stripAccents is Hugging Face's strip_accents: canonical decomposition (NFD, with Hugging Face's
+// Unicode 9 decompositions and combining classes) and removal of non-spacing marks (Mn).
 func stripAccents(s string) string {
 	if isASCII(s) {
 		return s
 	}
-	s = norm.NFD.String(s)
-	return strings.Map(func(r rune) rune {
-		if unicode.Is(unicode.Mn, r) {
-			return -1
+	out := make([]rune, 0, len(s))
+	for _, r := range s {
+		switch {
+		case r < utf8.RuneSelf:
+			out = append(out, r)
+		case r >= hangulFirst && r <= hangulLast:
+			i := r - hangulFirst
+			out = append(out, hangulL+i/hangulNCount, hangulV+(i%hangulNCount)/hangulTCount)
+			if t := i % hangulTCount; t != 0 {
+				out = append(out, hangulT+t)
+			}
+		default:
+			if d, ok := hfDecomposition[r]; ok {
+				out = append(out, []rune(d)...)
+			} else {
+				out = append(out, r)
+			}
 		}
-		return r
-	}, s)
+	}
+	reorderMarks(out)
+	kept := out[:0]
+	for _, r := range out {
+		if r < utf8.RuneSelf || !unicode.Is(hfNonspacingMark, r) {
+			kept = append(kept, r)
+		}
+	}
+	return string(kept)
+}
+
+// reorderMarks puts every run of combining marks (non-zero combining class) in the canonical
+// order: a stable sort by combining class.
+func reorderMarks(rs []rune) {
+	for i := 0; i < len(rs); {
+		if hfCombiningClass[rs[i]] == 0 {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(rs) && hfCombiningClass[rs[j]] != 0 {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortStableFunc(rs[i:j], func(a, b rune) int {
+				return int(hfCombiningClass[a]) - int(hfCombiningClass[b])
+			})
+		}
+		i = j
+	}
+}
+
+// lowercase is Hugging Face's lowercase: Rust's char::to_lowercase on every character (so "İ"
+// becomes "i̇", and a final capital sigma "σ").
+func lowercase(s string) string {
+	i := 0
+	for i < len(s) && s[i] < utf8.RuneSelf && !('A' <= s[i] && s[i] <= 'Z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for _, r := range s[i:] {
+		switch {
+		case r < utf8.RuneSelf:
+			if 'A' <= r && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+			b.WriteByte(byte(r))
+		default:
+			if lo, ok := hfLower[r]; ok {
+				b.WriteString(lo)
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+	return b.String()
 }
 
 func isASCII(s string) bool {
@@ -88,56 +196,13 @@ func isASCII(s string) bool {
 	return true
 }
 
-// isControl is Hugging Face's is_control: "other" characters (Cc, Cf, Co, Cs and unassigned Cn),
-// except tab, newline and carriage return, which count as whitespace.
-func isControl(r rune) bool {
-	switch r {
-	case '\t', '\n', '\r':
-		return false
-	}
-	if r < utf8.RuneSelf {
-		return r < 0x20 || r == 0x7f
-	}
-	if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) {
-		return true
-	}
-	// Unassigned (Cn): in no general category.
-	return !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z)
-}
-
-// isChineseChar reports whether r is in one of the CJK ideograph blocks of Hugging Face's
-// BertNormalizer (which has 0x2B920 where Google's original BERT code has 0x2B820).
-func isChineseChar(r rune) bool {
-	switch {
-	case r >= 0x4E00 && r <= 0x9FFF,
-		r >= 0x3400 && r <= 0x4DBF,
-		r >= 0x20000 && r <= 0x2A6DF,
-		r >= 0x2A700 && r <= 0x2B73F,
-		r >= 0x2B740 && r <= 0x2B81F,
-		r >= 0x2B920 && r <= 0x2CEAF,
-		r >= 0xF900 && r <= 0xFAFF,
-		r >= 0x2F800 && r <= 0x2FA1F:
-		return true
-	}
-	return false
-}
-
-// isBertPunct is Hugging Face's is_bert_punc: ASCII punctuation (which includes symbols such as
-// $ + < = > ^ ` | ~) or a Unicode punctuation character (category P).
-func isBertPunct(r rune) bool {
-	if r < utf8.RuneSelf {
-		return (r >= '!' && r <= '/') || (r >= ':' && r <= '@') || (r >= '[' && r <= '`') || (r >= '{' && r <= '~')
-	}
-	return unicode.IsPunct(r)
-}
-
 // preTokenize is Hugging Face's BertPreTokenizer: it splits s on whitespace (dropped) and
 // isolates every punctuation character as its own word. The words are substrings of s.
 func preTokenize(s string, yield func(word string)) {
 	start := -1
 	for i, r := range s {
 		switch {
-		case unicode.IsSpace(r):
+		case isWhitespace(r):
 			if start >= 0 {
 				yield(s[start:i])
 				start = -1
