@@ -5,7 +5,7 @@
 // by this repository's go.mod, and registers the kernelspec [DefaultName] ("gonb-mimicry", shown as
 // "Go (Mimicry)") in the user's Jupyter data directory (or under a prefix). GoNB's own `--install`
 // is not used: it always writes a kernelspec named "gonb" with no environment, and refuses to
-// finish without gopls. The kernelspec's environment:
+// finish without gopls (which Install installs too, for contextual help). The kernelspec's environment:
 //
 //   - puts a small `go` wrapper first on the kernel's PATH. GoNB creates one Go module per kernel
 //     session, in a fresh temporary directory, with `go mod init gonb_<id>`; the wrapper follows that
