@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -251,5 +252,16 @@ func TestRunNotebooks(t *testing.T) {
 		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s not written: %v", f, err)
 		}
+	}
+	// The HTML loads nothing from outside (nbconvert's own template fetches MathJax and require.js).
+	html, err := os.ReadFile(filepath.Join(out, "ok.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := regexp.MustCompile(`<script[^>]*\bsrc=|https?://[^"' ]*\.m?js\b`).Find(html); m != nil {
+		t.Errorf("ok.html loads a script: %s", m)
+	}
+	if !strings.Contains(string(html), "mimicry-chart") {
+		t.Error("ok.html lacks the live chart's last picture")
 	}
 }

@@ -121,8 +121,12 @@ export async function runNotebook(page, { url, token, file, source, outDir, time
   await waitMath(page);
   // Contextual help once the cells ran: GoNB's module then requires (and replaces) Mimicry.
   if (inspect) {
-    res.inspect = await inspectAt(page, inspect);
+    // gopls may still be loading the packages: a person would press Shift+Tab again.
     const ident = inspect.split('.').pop();
+    for (let i = 0; i < 3 && !res.inspect?.includes(ident); i++) {
+      if (i > 0) await page.waitForTimeout(10_000);
+      res.inspect = await inspectAt(page, inspect);
+    }
     if (!res.inspect.includes(ident)) fail(`contextual help (Shift+Tab) after "${inspect}" does not mention ${ident}: ${JSON.stringify(res.inspect.slice(0, 120))}`);
   }
 

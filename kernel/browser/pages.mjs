@@ -21,12 +21,14 @@ function expand(paths) {
 
 /** Checks an HTML page in the browser: figures with a size, formulas typeset, no raw TeX left. */
 function inspectHTML() {
-  const figs = [...document.querySelectorAll('svg, img')].filter((el) => !el.parentElement.closest('svg') && !el.closest('mjx-container'));
+  // Figures: top-level <svg> and <img>, not formulas nor MathJax's hidden glyph cache.
+  const figs = [...document.querySelectorAll('svg, img')]
+    .filter((el) => !el.parentElement.closest('svg') && !el.closest('mjx-container') && el.id !== 'MJX-SVG-global-cache');
   const sizes = figs.map((el) => { const r = el.getBoundingClientRect(); return [el.tagName.toLowerCase(), Math.round(r.width), Math.round(r.height)]; });
   const broken = [...document.images].filter((i) => !i.complete || i.naturalWidth === 0).map((i) => i.getAttribute('src'));
   let text = '';
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
-    acceptNode: (n) => (n.parentElement.closest('mjx-container, code, pre, script, style, .jp-OutputArea, .jp-InputArea') ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT),
+    acceptNode: (n) => (n.parentElement.closest('mjx-container, code, pre, script, style, .jp-OutputArea') ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT),
   });
   for (let n = walker.nextNode(); n; n = walker.nextNode()) text += n.data;
   return {
