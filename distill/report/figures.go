@@ -10,6 +10,7 @@ import (
 
 	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/distill"
+	"github.com/mimicry-ir/mimicry/kernel/display"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -43,8 +44,9 @@ func TrainingCurves(curves map[string][]CurvePoint) (*plot.Plot, error) {
 	return p, err
 }
 
-// addCurves draws one line per training run (in name order, a legend entry each) through the points
-// for which y(points, j) is defined, then a grid.
+// addCurves draws one curve per training run (in name order, a legend entry each) through the points
+// for which y(points, j) is defined — faint raw values under their moving average (display.AddCurve) —
+// then a grid.
 func addCurves(p *plot.Plot, curves map[string][]CurvePoint, y func(pts []CurvePoint, j int) (float64, bool)) error {
 	for i, name := range sortedKeys(curves) {
 		pts := curves[name]
@@ -57,16 +59,10 @@ func addCurves(p *plot.Plot, curves map[string][]CurvePoint, y func(pts []CurveP
 		if len(xy) == 0 {
 			continue
 		}
-		l, err := plotter.NewLine(xy)
-		if err != nil {
+		if err := display.AddCurve(p, name, xy, palette[i%len(palette)]); err != nil {
 			return fmt.Errorf("curve %s: %w", name, err)
 		}
-		l.Color = palette[i%len(palette)]
-		l.Width = vg.Points(1.5)
-		p.Add(l)
-		p.Legend.Add(name, l)
 	}
-	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
 	return nil
 }
@@ -268,17 +264,19 @@ func addScatter(p *plot.Plot, label string, xy plotter.XYs, c color.Color) error
 	return nil
 }
 
-// WriteFigures draws the report's figures as SVG files in dir and returns them in report order;
-// figures without data are skipped.
-func WriteFigures(dir string, r *Report) ([]Figure, error) {
-	type fig struct {
-		file, caption string
-		make          func() (*plot.Plot, error)
-		ok            bool
-	}
+// figure is one figure of the report: its file, caption, how to draw it, and whether the report has
+// its data.
+type figure struct {
+	file, caption string
+	make          func() (*plot.Plot, error)
+	ok            bool
+}
+
+// figureList returns the report's figures in report order.
+func figureList(r *Report) []figure {
 	d := r.Details
-	figs := []fig{
-		{"training_curves.svg", "Training loss of every model, relative to its first logged value.",
+	return []figure{
+		{"training_curves.svg", "Training loss of every model, relative to its first logged value: the raw values faint, their moving average solid.",
 			func() (*plot.Plot, error) { return TrainingCurves(d.Curves) }, len(d.Curves) > 0},
 		{"colbert_scores.svg", "ColBERT (Margin-MSE) scores against the teacher's on held-out answer-key pairs: only margins are trained, so the scales differ.",
 			func() (*plot.Plot, error) { return ScoreScatter("ColBERT", d.Samples[SystemColBERT]) }, len(d.Samples[SystemColBERT]) > 0},
@@ -295,8 +293,13 @@ func WriteFigures(dir string, r *Report) ([]Figure, error) {
 		{"splade_top_terms.svg", "The top expanded terms of one document under the default-λ SPLADE student.",
 			func() (*plot.Plot, error) { return TopTerms(d.Example) }, d.Example != nil && len(d.Example.Terms) > 0},
 	}
+}
+
+// WriteFigures draws the report's figures as SVG files in dir and returns them in report order;
+// figures without data are skipped.
+func WriteFigures(dir string, r *Report) ([]Figure, error) {
 	var out []Figure
-	for _, f := range figs {
+	for _, f := range figureList(r) {
 		if !f.ok {
 			continue
 		}
@@ -304,7 +307,7 @@ func WriteFigures(dir string, r *Report) ([]Figure, error) {
 		if err != nil {
 			return nil, fmt.Errorf("figure %s: %w", f.file, err)
 		}
-		if err := saveSVG(filepath.Join(dir, f.file), p, 6*vg.Inch, 4*vg.Inch); err != nil {
+		if err := saveSVG(filepath.Join(dir, f.file), p, figureWidth, figureHeight); err != nil {
 			return nil, err
 		}
 		out = append(out, Figure{File: f.file, Caption: f.caption})
@@ -312,10 +315,10 @@ func WriteFigures(dir string, r *Report) ([]Figure, error) {
 	return out, nil
 }
 
-// saveSVG draws p into an SVG file, atomically.
+// saveSVG draws p into an SVG file, atomically, its legend beside the axes (display.DrawPlot).
 func saveSVG(path string, p *plot.Plot, w, h vg.Length) error {
 	c := vgsvg.New(w, h)
-	p.Draw(draw.New(c))
+	display.DrawPlot(draw.New(c), p)
 	return datasets.WriteFileAtomic(path, func(wr io.Writer) error {
 		_, err := c.WriteTo(wr)
 		return err

@@ -24,8 +24,8 @@ const (
 // canvas.
 const maxSide = 100 * vg.Inch
 
-// PlotSVG renders p as an SVG element (without the XML prolog, ready to inline in HTML) of the given
-// size; a zero width or height takes the default. The SVG scales down to the width of its container
+// PlotSVG renders p with [DrawPlot] as an SVG element (without the XML prolog, ready to inline in
+// HTML) of the given size; a zero width or height takes the default. The SVG scales down to the width of its container
 // and references fonts by name (Liberation, falling back to the browser's serif), embedding none.
 func PlotSVG(p *plot.Plot, width, height vg.Length) (string, error) {
 	var buf bytes.Buffer
@@ -56,13 +56,44 @@ func WritePlotSVG(w io.Writer, p *plot.Plot, width, height vg.Length) (err error
 			err = fmt.Errorf("display: drawing plot %q: %v", p.Title.Text, r)
 		}
 	}()
-	p.Draw(draw.New(c))
+	DrawPlot(draw.New(c), p)
 	var buf bytes.Buffer
 	if _, err := c.WriteTo(&buf); err != nil {
 		return fmt.Errorf("display: writing SVG: %w", err)
 	}
 	_, err = io.WriteString(w, inlineSVG(buf.String()))
 	return err
+}
+
+// legendGap separates the plot from a legend drawn beside it.
+var legendGap = vg.Points(6)
+
+// DrawPlot draws p on c like p.Draw, except that a legend with entries goes in a column to the right
+// of the axes, level with their top, instead of over the data: curves and points are never hidden
+// behind it, however many entries it has. p is not modified.
+func DrawPlot(c draw.Canvas, p *plot.Plot) {
+	legend := p.Legend
+	r := legend.Rectangle(c)
+	w := r.Max.X - r.Min.X
+	if w <= 0 {
+		p.Draw(c)
+		return
+	}
+	if max := (c.Max.X - c.Min.X) / 3; w > max {
+		w = max // a very long entry may run past the picture, but the plot keeps two thirds
+	}
+	q := *p
+	q.Legend = plot.NewLegend()
+	q.Legend.TextStyle = legend.TextStyle
+	q.Draw(draw.Crop(c, 0, -(w + legendGap), 0, 0))
+
+	var titleH vg.Length
+	if p.Title.Text != "" {
+		titleH = p.Title.TextStyle.Rectangle(p.Title.Text).Size().Y + p.Title.Padding
+	}
+	legend.Left, legend.Top = true, true
+	legend.XOffs, legend.YOffs = 0, -titleH
+	legend.Draw(draw.Crop(c, c.Max.X-c.Min.X-w, 0, 0, 0))
 }
 
 // inlineSVG prepares a standalone SVG document for inclusion in HTML: it drops the XML prolog and
