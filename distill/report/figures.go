@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"image/color"
@@ -319,8 +320,12 @@ func WriteFigures(dir string, r *Report) ([]Figure, error) {
 func saveSVG(path string, p *plot.Plot, w, h vg.Length) error {
 	c := vgsvg.New(w, h)
 	display.DrawPlot(draw.New(c), p)
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return err
+	}
 	return datasets.WriteFileAtomic(path, func(wr io.Writer) error {
-		_, err := c.WriteTo(wr)
+		_, err := io.WriteString(wr, display.FontFallbacks(buf.String()))
 		return err
 	})
 }

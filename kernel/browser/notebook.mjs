@@ -244,7 +244,11 @@ async function screenshots(page, outDir, name) {
   const { height, view } = await page.evaluate((sel) => {
     const s = document.querySelector(sel);
     s.scrollTop = 0;
-    return { height: s.scrollHeight, view: s.clientHeight };
+    // The end of the last cell, not scrollHeight: JupyterLab leaves blank room after it.
+    const cells = s.querySelectorAll('.jp-Cell');
+    const last = cells[cells.length - 1];
+    const end = last ? last.getBoundingClientRect().bottom - s.getBoundingClientRect().top + 20 : s.scrollHeight;
+    return { height: Math.min(s.scrollHeight, end), view: s.clientHeight };
   }, scroller);
   const step = Math.max(200, view - 60); // a little overlap, so nothing falls between two pictures
   const files = [];
