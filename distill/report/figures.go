@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 	"path/filepath"
 	"slices"
 
@@ -25,11 +26,14 @@ type Figure struct {
 	Caption string
 }
 
-// palette colours the series of a figure.
+// palette colours the series of a figure: Tableau's ten, so that the ten training runs of a
+// frontier report each get their own.
 var palette = []color.Color{
 	color.RGBA{R: 31, G: 119, B: 180, A: 255}, color.RGBA{R: 255, G: 127, B: 14, A: 255},
 	color.RGBA{R: 44, G: 160, B: 44, A: 255}, color.RGBA{R: 214, G: 39, B: 40, A: 255},
 	color.RGBA{R: 148, G: 103, B: 189, A: 255}, color.RGBA{R: 140, G: 86, B: 75, A: 255},
+	color.RGBA{R: 227, G: 119, B: 194, A: 255}, color.RGBA{R: 127, G: 127, B: 127, A: 255},
+	color.RGBA{R: 188, G: 189, B: 34, A: 255}, color.RGBA{R: 23, G: 190, B: 207, A: 255},
 }
 
 // TrainingCurves plots the loss of each training run against its step, each normalised by its
@@ -60,7 +64,12 @@ func addCurves(p *plot.Plot, curves map[string][]CurvePoint, y func(pts []CurveP
 		if len(xy) == 0 {
 			continue
 		}
-		if err := display.AddCurve(p, name, xy, palette[i%len(palette)]); err != nil {
+		// Past ten runs the colours repeat, dashed.
+		var dashes []vg.Length
+		if i >= len(palette) {
+			dashes = []vg.Length{vg.Points(5), vg.Points(2)}
+		}
+		if err := display.AddCurve(p, name, xy, palette[i%len(palette)], dashes...); err != nil {
 			return fmt.Errorf("curve %s: %w", name, err)
 		}
 	}
@@ -167,15 +176,30 @@ func SparsityTradeoff(points []SweepPoint) (*plot.Plot, error) {
 	p.Add(l, s)
 	labels := make([]string, len(pts))
 	for i, x := range pts {
-		labels[i] = fmt.Sprintf("λ_d=%g", x.LambdaD)
+		labels[i] = fmt.Sprintf("λ_d = %g", x.LambdaD)
 	}
 	lab, err := plotter.NewLabels(plotter.XYLabels{XYs: xy, Labels: labels})
 	if err != nil {
 		return nil, err
 	}
+	// Each label beside its point, not over it, and room around the points for the labels.
+	lab.Offset = vg.Point{X: vg.Points(5), Y: vg.Points(4)}
 	p.Add(lab)
 	p.Add(plotter.NewGrid())
+	padRange(&p.X, 0.08, 0.22)
+	padRange(&p.Y, 0.1, 0.15)
 	return p, nil
+}
+
+// padRange widens an axis's range (as the data set it) by the fractions lo and hi of its span below
+// and above, so that labels at the extreme points stay inside the picture.
+func padRange(a *plot.Axis, lo, hi float64) {
+	span := a.Max - a.Min
+	if span <= 0 {
+		span = math.Max(math.Abs(a.Max), 1)
+	}
+	a.Min -= lo * span
+	a.Max += hi * span
 }
 
 // TopTerms plots a document's top SPLADE terms as horizontal bars, the heaviest on top.

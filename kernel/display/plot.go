@@ -118,6 +118,9 @@ func DrawPlot(c draw.Canvas, p *plot.Plot) {
 		titleH = p.Title.TextStyle.Rectangle(p.Title.Text).Size().Y + p.Title.Padding
 	}
 	legend.Left, legend.Top = true, true
+	if legend.Padding == 0 {
+		legend.Padding = vg.Points(2) // entries of 12-point text would otherwise touch
+	}
 	legend.XOffs, legend.YOffs = 0, -titleH
 	legend.Draw(draw.Crop(c, c.Max.X-c.Min.X-w, 0, 0, 0))
 }

@@ -44,14 +44,14 @@ func SmoothingSpan(n int) float64 { return math.Max(3, float64(n)/10) }
 // AddCurve adds a training curve to p: with at least 10 points, the raw values as a thin faint line
 // and their [EMA] over [SmoothingSpan] points as a solid one, which the legend names; with fewer,
 // the raw line alone. Per-step losses zig-zag; the smoothed line shows the trend and the faint one
-// keeps the noise visible.
-func AddCurve(p *plot.Plot, name string, xys plotter.XYs, c color.Color) error {
+// keeps the noise visible. Dashes, when given, dash the named line.
+func AddCurve(p *plot.Plot, name string, xys plotter.XYs, c color.Color, dashes ...vg.Length) error {
 	if len(xys) < minSmoothed {
 		l, err := plotter.NewLine(xys)
 		if err != nil {
 			return err
 		}
-		l.Color, l.Width = c, vg.Points(1.5)
+		l.Color, l.Width, l.Dashes = c, vg.Points(1.5), dashes
 		p.Add(l)
 		p.Legend.Add(name, l)
 		return nil
@@ -65,7 +65,7 @@ func AddCurve(p *plot.Plot, name string, xys plotter.XYs, c color.Color) error {
 	if err != nil {
 		return err
 	}
-	smooth.Color, smooth.Width = c, vg.Points(1.75)
+	smooth.Color, smooth.Width, smooth.Dashes = c, vg.Points(1.75), dashes
 	p.Add(raw, smooth)
 	p.Legend.Add(name, smooth)
 	return nil
