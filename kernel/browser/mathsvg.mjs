@@ -29,7 +29,8 @@ RegisterHTMLHandler(adaptor);
 function typeset(source) {
   const doc = mathjax.document(source, {
     InputJax: new TeX({
-      packages: AllPackages.filter((p) => p !== 'bussproofs'),
+      // Without noerrors and noundefined, every TeX error becomes an <merror>, which is reported.
+      packages: AllPackages.filter((p) => !['bussproofs', 'noerrors', 'noundefined'].includes(p)),
       inlineMath: [['$', '$'], ['\\(', '\\)']],
       displayMath: [['$$', '$$'], ['\\[', '\\]']],
       processEscapes: true,
@@ -44,7 +45,8 @@ function typeset(source) {
   let count = 0;
   for (const item of doc.math) {
     count++;
-    if (item.root.toString().includes('merror')) errors.push(item.math);
+    // MathJax shows a TeX error (a missing brace, an unknown command) as an <merror> in the picture.
+    if (adaptor.outerHTML(item.typesetRoot).includes('data-mml-node="merror"')) errors.push(item.math);
   }
   if (count === 0) adaptor.remove(doc.outputJax.svgStyles);
   return [adaptor.doctype(doc.document) + '\n' + adaptor.outerHTML(adaptor.root(doc.document)), count, errors];
