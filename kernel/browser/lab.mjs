@@ -99,7 +99,7 @@ try {
     let r;
     try {
       r = await runNotebook(page, {
-        url: lab.url, token: lab.token, file, source: nb, outDir, timeoutMs,
+        url: lab.url, token: lab.token, file, source: nb, saved: path.join(workDir, file), outDir, timeoutMs,
         inspect: i === 0 ? opt.inspect : undefined,
       });
       copyFileSync(path.join(workDir, file), path.join(outDir, file));

@@ -13,12 +13,13 @@ const root = '.jp-NotebookPanel:not(.lm-mod-hidden)';
 // The lines of a cell's standard error that show its program failed (the same as kernel.Scan).
 const stderrFailure = /^(panic: |fatal error: |goroutine \d+ \[running\]:|(\^C)?exit status \d+\s*$|(\^C)?signal: [a-z])/m;
 
-/** Reads the cells of a notebook file: [{type, source}]. */
-export function readCells(file) {
+/** Reads the cells of a notebook file: [{type, source}], with {outputs, count} when asked. */
+export function readCells(file, outputs = false) {
   const nb = JSON.parse(readFileSync(file, 'utf8'));
   return nb.cells.map((c) => ({
     type: c.cell_type,
     source: Array.isArray(c.source) ? c.source.join('') : c.source,
+    ...(outputs ? { outputs: c.outputs ?? [], count: c.execution_count } : {}),
   }));
 }
 
@@ -93,7 +94,7 @@ function inspectPage(root) {
  * {name, seconds, failures: [string], checks: [string], screenshots: [path], charts}.
  * @param {import('playwright-core').Page} page
  */
-export async function runNotebook(page, { url, token, file, source, outDir, timeoutMs, inspect }) {
+export async function runNotebook(page, { url, token, file, source, saved, outDir, timeoutMs, inspect }) {
   const name = path.basename(file, '.ipynb');
   const res = { name, failures: [], checks: [], screenshots: [], charts: [] };
   const fail = (msg) => res.failures.push(msg);
@@ -172,6 +173,15 @@ export async function runNotebook(page, { url, token, file, source, outDir, time
   await page.waitForTimeout(500);
   await waitSaved(page);
   await closeAndShutDown(page);
+  // JupyterLab renders an error output as standard error text: the saved notebook says which it was.
+  readCells(saved, true).forEach((c, i) => {
+    for (const o of c.outputs) {
+      if (o.output_type === 'error') {
+        const msg = `${o.ename}: ${String(o.evalue).split('\n')[0]}`.slice(0, 300);
+        fail(`cell ${i + 1}${c.count ? ` [${c.count}]` : ''}: error output: ${msg}`);
+      }
+    }
+  });
   return res;
 }
 
