@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,7 +14,8 @@ import (
 
 // TestDockerfilePins lints docker/Dockerfile, which cannot be built where Mimicry is developed: its
 // Go is at least go.mod's, GoNB comes from go.mod (the kernel install, not @latest), every ARG
-// version is pinned to an exact version, and the base image has a fixed tag.
+// version is pinned to an exact version, the base image has a fixed tag, and its JupyterLab is the
+// one docker/requirements.txt pins (what README tells users to install, and CI's browser test runs).
 func TestDockerfilePins(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("..", "docker", "Dockerfile"))
 	if err != nil {
@@ -50,4 +52,42 @@ func TestDockerfilePins(t *testing.T) {
 	if !strings.Contains(df, "jax-cuda13-pjrt") {
 		t.Error("the GPU variant must install the PJRT CUDA plugin")
 	}
+	pins, err := readPins(filepath.Join("..", "docker", "requirements.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pins["jupyterlab"] == "" {
+		t.Error("docker/requirements.txt pins no jupyterlab==VERSION")
+	} else if args["JUPYTERLAB_VERSION"] != pins["jupyterlab"] {
+		t.Errorf("Dockerfile's JUPYTERLAB_VERSION %q differs from docker/requirements.txt's jupyterlab==%s", args["JUPYTERLAB_VERSION"], pins["jupyterlab"])
+	}
+	if !strings.Contains(df, `"jupyterlab==${JUPYTERLAB_VERSION}"`) {
+		t.Error("the Dockerfile must install jupyterlab==${JUPYTERLAB_VERSION}")
+	}
+}
+
+// readPins reads the exact pins (name==version) of a pip requirements file, names lower-cased,
+// and refuses any other requirement line, naming it.
+func readPins(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pins := map[string]string{}
+	pin := regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[A-Za-z0-9,._-]+\])?==([0-9][0-9A-Za-z.+!-]*)$`)
+	for i, line := range strings.Split(string(data), "\n") {
+		if j := strings.Index(line, "#"); j >= 0 {
+			line = line[:j]
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		m := pin.FindStringSubmatch(line)
+		if m == nil {
+			return nil, fmt.Errorf("%s:%d: %q is not an exact pin (name==version)", path, i+1, line)
+		}
+		pins[strings.ToLower(m[1])] = m[3]
+	}
+	return pins, nil
 }

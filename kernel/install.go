@@ -22,6 +22,13 @@ const (
 	GonbPackage = "github.com/janpfeifer/gonb"
 	// GoimportsPackage is goimports, which GoNB runs on every cell to complete its imports.
 	GoimportsPackage = "golang.org/x/tools/cmd/goimports"
+	// GoplsPackage is gopls, the Go language server GoNB asks for contextual help (Shift+Tab in
+	// JupyterLab) and completion (Tab). It is not in go.mod: its dependencies would join the
+	// module's, so [Install] installs it at [GoplsVersion] on its own.
+	GoplsPackage = "golang.org/x/tools/gopls"
+	// GoplsVersion is the gopls release installed: the newest whose go.mod needs no newer Go than
+	// this repository's (gopls v0.23.0 needs Go 1.26.0; v0.24.0 needs 1.27).
+	GoplsVersion = "v0.23.0"
 )
 
 // InstallOptions configures [Install].
@@ -48,14 +55,15 @@ type InstallOptions struct {
 type Installed struct {
 	// SpecDir is the kernelspec directory (holding kernel.json).
 	SpecDir string
-	// Gonb and Goimports are the installed binaries.
-	Gonb, Goimports string
+	// Gonb, Goimports and Gopls are the installed binaries.
+	Gonb, Goimports, Gopls string
 	// Repo is the repository the kernel's notebooks import.
 	Repo string
 }
 
 // Install installs gonb and goimports with `go install` from inside the repository (so go.mod pins
-// their versions) and writes the Mimicry kernelspec (see [WriteSpec]).
+// their versions), gopls at [GoplsVersion] beside them, and writes the Mimicry kernelspec (see
+// [WriteSpec]).
 func Install(ctx context.Context, opts InstallOptions) (*Installed, error) {
 	logw := opts.Log
 	if logw == nil {
@@ -110,21 +118,21 @@ func Install(ctx context.Context, opts InstallOptions) (*Installed, error) {
 
 	fmt.Fprintf(logw, "installing %s and %s (versions from %s) into %s\n",
 		GonbPackage, GoimportsPackage, filepath.Join(repo, "go.mod"), binDir)
-	cmd := exec.CommandContext(ctx, realGo, "install", GonbPackage, GoimportsPackage)
-	cmd.Dir = repo
-	cmd.Env = append(os.Environ(), "GOBIN="+binDir)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.MultiWriter(logw, &out), io.MultiWriter(logw, &out)
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("go install %s %s: %w\n%s", GonbPackage, GoimportsPackage, err, lastLines(out.String(), 20))
+	if err := goInstall(ctx, realGo, repo, binDir, logw, GonbPackage, GoimportsPackage); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(logw, "installing %s@%s into %s\n", GoplsPackage, GoplsVersion, binDir)
+	if err := goInstall(ctx, realGo, repo, binDir, logw, GoplsPackage+"@"+GoplsVersion); err != nil {
+		return nil, err
 	}
 	inst := &Installed{
 		SpecDir:   dir,
 		Gonb:      filepath.Join(binDir, "gonb"+env["GOEXE"]),
 		Goimports: filepath.Join(binDir, "goimports"+env["GOEXE"]),
+		Gopls:     filepath.Join(binDir, "gopls"+env["GOEXE"]),
 		Repo:      repo,
 	}
-	for _, p := range []string{inst.Gonb, inst.Goimports} {
+	for _, p := range []string{inst.Gonb, inst.Goimports, inst.Gopls} {
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("go install reported success but %w", err)
 		}
@@ -150,6 +158,19 @@ func Install(ctx context.Context, opts InstallOptions) (*Installed, error) {
 		fmt.Fprintf(logw, "%s left unset: Mimicry picks the backend (see `mimicry env`)\n", BackendEnvVar)
 	}
 	return inst, nil
+}
+
+// goInstall runs `go install pkgs...` in repo with GOBIN=binDir.
+func goInstall(ctx context.Context, goBin, repo, binDir string, logw io.Writer, pkgs ...string) error {
+	cmd := exec.CommandContext(ctx, goBin, append([]string{"install"}, pkgs...)...)
+	cmd.Dir = repo
+	cmd.Env = append(os.Environ(), "GOBIN="+binDir)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(logw, &out), io.MultiWriter(logw, &out)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go install %s: %w\n%s", strings.Join(pkgs, " "), err, lastLines(out.String(), 20))
+	}
+	return nil
 }
 
 // displayNameOr returns s, or the default display name when s is empty.

@@ -35,6 +35,9 @@ type RunOptions struct {
 	Nbconvert string
 	// Env is added to the environment of nbconvert (e.g. JUPYTER_PATH=… to find a kernelspec).
 	Env []string
+	// Repo is the Mimicry repository whose kernel/browser typesets the HTML's formulas (see
+	// [TypesetMath]); empty means the one containing the working directory.
+	Repo string
 	// Log receives one line per notebook as it runs; nil discards them.
 	Log io.Writer
 }
@@ -49,6 +52,8 @@ type Result struct {
 	Err error
 	// Duration is the wall time of the execution.
 	Duration time.Duration
+	// MathNote, when set, says why the HTML's formulas were left as TeX source.
+	MathNote string
 }
 
 // OK reports whether the notebook ran and no cell failed.
@@ -107,17 +112,13 @@ func FindNotebooks(paths []string) ([]string, error) {
 }
 
 // Run executes each notebook with `jupyter nbconvert --to notebook --execute` and the Mimicry
-// kernel, writes the executed copy and `--to html` rendering into opts.OutDir, and checks every
-// cell with [Scan]. All notebooks run even when one fails; the error lists every failure. Cells run
-// with the notebook's directory as working directory.
+// kernel, writes the executed copy and its HTML into opts.OutDir, and checks every cell with
+// [Scan]. All notebooks run even when one fails; the error lists every failure. Cells run with the
+// notebook's directory as working directory.
+//
+// The HTML uses the template kernel/nbconvert/mimicry (JupyterLab's look, no script from a CDN), and
+// its formulas are typeset to inline SVG by [TypesetMath], so the pages render offline.
 func Run(ctx context.Context, notebooks []string, opts RunOptions) ([]Result, error) {
-	logw := opts.Log
-	if logw == nil {
-		logw = io.Discard
-	}
-	if opts.OutDir == "" {
-		opts.OutDir = DefaultOutDir
-	}
 	if opts.Kernel == "" {
 		opts.Kernel = DefaultName
 	}
@@ -130,47 +131,44 @@ func Run(ctx context.Context, notebooks []string, opts RunOptions) ([]Result, er
 	if opts.CellTimeout < time.Second {
 		return nil, fmt.Errorf("cell timeout %v: must be at least 1s", opts.CellTimeout)
 	}
-	nbconvertCmd := opts.Nbconvert
-	if nbconvertCmd == "" {
-		nbconvertCmd = "jupyter-nbconvert"
-	}
-	nbconvertPath, err := exec.LookPath(nbconvertCmd)
-	if err != nil {
-		return nil, fmt.Errorf("%s not found: install Jupyter's nbconvert (Debian: apt-get install jupyter-nbconvert) and run `mimicry kernel install`", nbconvertCmd)
-	}
-	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
-		return nil, err
-	}
-	outDir, err := filepath.Abs(opts.OutDir)
+	nbconvertPath, outDir, err := prepare(&opts)
 	if err != nil {
 		return nil, err
 	}
 	results := make([]Result, 0, len(notebooks))
-	var failed []string
 	for _, nb := range notebooks {
-		r := runOne(ctx, nbconvertPath, nb, outDir, opts)
-		results = append(results, r)
-		switch {
-		case r.Err != nil:
-			fmt.Fprintf(logw, "FAIL %s (%.1fs): %v\n", nb, r.Duration.Seconds(), r.Err)
-			failed = append(failed, fmt.Sprintf("%s: %v", nb, r.Err))
-		case len(r.Failures) > 0:
-			fmt.Fprintf(logw, "FAIL %s (%.1fs): %d cell(s) failed → %s, %s\n", nb, r.Duration.Seconds(), len(r.Failures), r.Executed, r.HTML)
-			for _, f := range r.Failures {
-				fmt.Fprintf(logw, "    %s\n", f)
-				failed = append(failed, fmt.Sprintf("%s: %s", nb, f))
-			}
-		default:
-			fmt.Fprintf(logw, "ok   %s (%.1fs) → %s, %s\n", nb, r.Duration.Seconds(), r.Executed, r.HTML)
-		}
+		results = append(results, runOne(ctx, nbconvertPath, nb, outDir, opts))
 		if ctx.Err() != nil {
+			report(results, opts.Log)
 			return results, ctx.Err()
 		}
 	}
-	if len(failed) > 0 {
-		return results, fmt.Errorf("notebooks failed:\n  %s", strings.Join(failed, "\n  "))
+	return results, report(results, opts.Log)
+}
+
+// prepare defaults opts' log and output directory, creates the directory, and finds nbconvert.
+// It returns nbconvert's path and the directory made absolute.
+func prepare(opts *RunOptions) (nbconvertPath, outDir string, err error) {
+	if opts.Log == nil {
+		opts.Log = io.Discard
 	}
-	return results, nil
+	if opts.OutDir == "" {
+		opts.OutDir = DefaultOutDir
+	}
+	nbconvertCmd := opts.Nbconvert
+	if nbconvertCmd == "" {
+		nbconvertCmd = "jupyter-nbconvert"
+	}
+	if nbconvertPath, err = exec.LookPath(nbconvertCmd); err != nil {
+		return "", "", fmt.Errorf("%s not found: install Jupyter's nbconvert (pip install -r docker/requirements.txt, or Debian: apt-get install jupyter-nbconvert) and run `mimicry kernel install`", nbconvertCmd)
+	}
+	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+		return "", "", err
+	}
+	if outDir, err = filepath.Abs(opts.OutDir); err != nil {
+		return "", "", err
+	}
+	return nbconvertPath, outDir, nil
 }
 
 // runOne executes one notebook into outDir.
@@ -214,11 +212,7 @@ func runOne(ctx context.Context, nbconvertPath, nb, outDir string, opts RunOptio
 		r.Err = fmt.Errorf("%s: %w", executed, err)
 		return r
 	}
-	if err := nbconvert(ctx, nbconvertPath, opts.Env, "--to", "html", "--output-dir", outDir, executed); err != nil {
-		r.Err = fmt.Errorf("HTML rendering: %w", err)
-		return r
-	}
-	r.HTML = filepath.Join(outDir, stem+".html")
+	r.HTML, r.MathNote, r.Err = exportHTML(ctx, nbconvertPath, executed, outDir, opts)
 	return r
 }
 

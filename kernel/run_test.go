@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -251,5 +252,38 @@ func TestRunNotebooks(t *testing.T) {
 		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s not written: %v", f, err)
 		}
+	}
+	// The HTML loads nothing from outside (nbconvert's own template fetches MathJax and require.js).
+	html, err := os.ReadFile(filepath.Join(out, "ok.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := regexp.MustCompile(`<script[^>]*\bsrc=|https?://[^"' ]*\.m?js\b`).Find(html); m != nil {
+		t.Errorf("ok.html loads a script: %s", m)
+	}
+	if !strings.Contains(string(html), "mimicry-chart") {
+		t.Error("ok.html lacks the live chart's last picture")
+	}
+}
+
+// TestExportWithFakeNbconvert checks Export: notebooks executed elsewhere are scanned, not run again,
+// and each gets its HTML even when another failed.
+func TestExportWithFakeNbconvert(t *testing.T) {
+	nbconvert, argLog := fakeNbconvert(t)
+	out := filepath.Join(t.TempDir(), "out")
+	nbs := []string{filepath.Join("testdata", "executed", "ok.ipynb"), filepath.Join("testdata", "executed", "panic.ipynb")}
+	results, err := Export(context.Background(), nbs, RunOptions{OutDir: out, Nbconvert: nbconvert})
+	if err == nil || !strings.Contains(err.Error(), "panic.ipynb: cell 3 [2]: panic: assignment to entry in nil map") {
+		t.Errorf("Export error = %v, want the panic of panic.ipynb's cell 3", err)
+	}
+	if len(results) != 2 || !results[0].OK() || results[1].OK() || results[1].HTML != filepath.Join(out, "panic.html") {
+		t.Fatalf("results = %+v", results)
+	}
+	args, err := os.ReadFile(argLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(args), "--execute") || strings.Count(string(args), "--to html --template=mimicry") != 2 {
+		t.Errorf("nbconvert was called with:\n%s", args)
 	}
 }

@@ -154,19 +154,21 @@ func kernelJSONFor(s *Spec, dir string) *kernelJSON {
 
 // goWrapper returns the POSIX shell script installed as `go` first on the kernel's PATH: it runs the
 // real go command, and after GoNB's `go mod init gonb_<id>` it points the new module at the local
-// repository.
+// repository and copies the repository's go.sum into it.
 func goWrapper(realGo, repo string) string {
 	return `#!/bin/sh
 # Installed by "mimicry kernel install". GoNB starts each kernel session with
 # "go mod init gonb_<id>" in a fresh directory; this wrapper then makes that module import the local
-# Mimicry repository (a replace directive plus a matching require) instead of a published version.
-# Every other go command runs unchanged.
+# Mimicry repository (a replace directive plus a matching require) instead of a published version,
+# and starts its go.sum from the repository's, so that gopls (contextual help) can load Mimicry's
+# packages before the first cell has run. Every other go command runs unchanged.
 real_go=` + shellQuote(realGo) + `
 repo=` + shellQuote(repo) + `
 if [ "$#" -eq 3 ] && [ "$1" = mod ] && [ "$2" = init ]; then
 	case "$3" in
 	gonb_*)
 		"$real_go" "$@" || exit $?
+		if [ -f "$repo/go.sum" ] && [ ! -e go.sum ]; then cp "$repo/go.sum" go.sum || exit $?; fi
 		exec "$real_go" mod edit -replace="` + ModulePath + `=$repo" -require="` + ModulePath + `@` + zeroPseudoVersion + `"
 		;;
 	esac

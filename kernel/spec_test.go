@@ -143,8 +143,18 @@ func TestGoWrapper(t *testing.T) {
 		}
 	}
 
+	const sum = "example.com/dep v1.0.0 h1:abc=\n"
+	if err := os.MkdirAll(repo, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "go.sum"), []byte(sum), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	gonbDir := t.TempDir()
 	run(gonbDir, "mod", "init", "gonb_0a1b2c3d")
+	if got, err := os.ReadFile(filepath.Join(gonbDir, "go.sum")); err != nil || string(got) != sum {
+		t.Errorf("the new module's go.sum is %q (%v), want the repository's %q", got, err, sum)
+	}
 	m := modJSON(gonbDir)
 	if len(m.Replace) != 1 || m.Replace[0].Old.Path != ModulePath || m.Replace[0].New.Path != repo {
 		t.Errorf("replace = %+v, want %s => %s", m.Replace, ModulePath, repo)
@@ -157,6 +167,9 @@ func TestGoWrapper(t *testing.T) {
 	run(otherDir, "mod", "init", "example.com/other")
 	if m := modJSON(otherDir); len(m.Replace) != 0 || len(m.Require) != 0 {
 		t.Errorf("a module not created by GoNB was edited: %+v", m)
+	}
+	if _, err := os.Stat(filepath.Join(otherDir, "go.sum")); err == nil {
+		t.Error("a module not created by GoNB got a go.sum")
 	}
 
 	// Failures of the real command come through with their status.

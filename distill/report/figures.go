@@ -1,16 +1,19 @@
 package report
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 	"path/filepath"
 	"slices"
 
 	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/distill/eval"
 	"github.com/mimicry-ir/mimicry/distill/splade"
+	"github.com/mimicry-ir/mimicry/kernel/display"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -24,11 +27,14 @@ type Figure struct {
 	Caption string
 }
 
-// palette colours the series of a figure.
+// palette colours the series of a figure: Tableau's ten, so that the ten training runs of a
+// frontier report each get their own.
 var palette = []color.Color{
 	color.RGBA{R: 31, G: 119, B: 180, A: 255}, color.RGBA{R: 255, G: 127, B: 14, A: 255},
 	color.RGBA{R: 44, G: 160, B: 44, A: 255}, color.RGBA{R: 214, G: 39, B: 40, A: 255},
 	color.RGBA{R: 148, G: 103, B: 189, A: 255}, color.RGBA{R: 140, G: 86, B: 75, A: 255},
+	color.RGBA{R: 227, G: 119, B: 194, A: 255}, color.RGBA{R: 127, G: 127, B: 127, A: 255},
+	color.RGBA{R: 188, G: 189, B: 34, A: 255}, color.RGBA{R: 23, G: 190, B: 207, A: 255},
 }
 
 // TrainingCurves plots the loss of each training run against its step, each normalised by its
@@ -44,8 +50,9 @@ func TrainingCurves(curves map[string][]CurvePoint) (*plot.Plot, error) {
 	return p, err
 }
 
-// addCurves draws one line per training run (in name order, a legend entry each) through the points
-// for which y(points, j) is defined, then a grid.
+// addCurves draws one curve per training run (in name order, a legend entry each) through the points
+// for which y(points, j) is defined — faint raw values under their moving average (display.AddCurve) —
+// then a grid.
 func addCurves(p *plot.Plot, curves map[string][]CurvePoint, y func(pts []CurvePoint, j int) (float64, bool)) error {
 	for i, name := range sortedKeys(curves) {
 		pts := curves[name]
@@ -58,16 +65,15 @@ func addCurves(p *plot.Plot, curves map[string][]CurvePoint, y func(pts []CurveP
 		if len(xy) == 0 {
 			continue
 		}
-		l, err := plotter.NewLine(xy)
-		if err != nil {
+		// Past ten runs the colours repeat, dashed.
+		var dashes []vg.Length
+		if i >= len(palette) {
+			dashes = []vg.Length{vg.Points(5), vg.Points(2)}
+		}
+		if err := display.AddCurve(p, name, xy, palette[i%len(palette)], dashes...); err != nil {
 			return fmt.Errorf("curve %s: %w", name, err)
 		}
-		l.Color = palette[i%len(palette)]
-		l.Width = vg.Points(1.5)
-		p.Add(l)
-		p.Legend.Add(name, l)
 	}
-	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
 	return nil
 }
@@ -171,15 +177,30 @@ func SparsityTradeoff(points []splade.SweepRow) (*plot.Plot, error) {
 	p.Add(l, s)
 	labels := make([]string, len(pts))
 	for i, x := range pts {
-		labels[i] = fmt.Sprintf("λ_d=%g", x.LambdaD)
+		labels[i] = fmt.Sprintf("λ_d = %g", x.LambdaD)
 	}
 	lab, err := plotter.NewLabels(plotter.XYLabels{XYs: xy, Labels: labels})
 	if err != nil {
 		return nil, err
 	}
+	// Each label beside its point, not over it, and room around the points for the labels.
+	lab.Offset = vg.Point{X: vg.Points(5), Y: vg.Points(4)}
 	p.Add(lab)
 	p.Add(plotter.NewGrid())
+	padRange(&p.X, 0.08, 0.22)
+	padRange(&p.Y, 0.1, 0.15)
 	return p, nil
+}
+
+// padRange widens an axis's range (as the data set it) by the fractions lo and hi of its span below
+// and above, so that labels at the extreme points stay inside the picture.
+func padRange(a *plot.Axis, lo, hi float64) {
+	span := a.Max - a.Min
+	if span <= 0 {
+		span = math.Max(math.Abs(a.Max), 1)
+	}
+	a.Min -= lo * span
+	a.Max += hi * span
 }
 
 // TopTerms plots a document's top SPLADE terms as horizontal bars, the heaviest on top.
@@ -269,17 +290,19 @@ func addScatter(p *plot.Plot, label string, xy plotter.XYs, c color.Color) error
 	return nil
 }
 
-// WriteFigures draws the report's figures as SVG files in dir and returns them in report order;
-// figures without data are skipped.
-func WriteFigures(dir string, r *Report) ([]Figure, error) {
-	type fig struct {
-		file, caption string
-		make          func() (*plot.Plot, error)
-		ok            bool
-	}
+// figure is one figure of the report: its file, caption, how to draw it, and whether the report has
+// its data.
+type figure struct {
+	file, caption string
+	make          func() (*plot.Plot, error)
+	ok            bool
+}
+
+// figureList returns the report's figures in report order.
+func figureList(r *Report) []figure {
 	d := r.Details
-	figs := []fig{
-		{"training_curves.svg", "Training loss of every model, relative to its first logged value.",
+	return []figure{
+		{"training_curves.svg", "Training loss of every model, relative to its first logged value: the raw values faint, their moving average solid.",
 			func() (*plot.Plot, error) { return TrainingCurves(d.Curves) }, len(d.Curves) > 0},
 		{"colbert_scores.svg", "ColBERT (Margin-MSE) scores against the teacher's on held-out answer-key pairs: only margins are trained, so the scales differ.",
 			func() (*plot.Plot, error) { return ScoreScatter("ColBERT", d.Samples[SystemColBERT]) }, len(d.Samples[SystemColBERT]) > 0},
@@ -296,8 +319,13 @@ func WriteFigures(dir string, r *Report) ([]Figure, error) {
 		{"splade_top_terms.svg", "The top expanded terms of one document under the default-λ SPLADE student.",
 			func() (*plot.Plot, error) { return TopTerms(d.Example) }, d.Example != nil && len(d.Example.Terms) > 0},
 	}
+}
+
+// WriteFigures draws the report's figures as SVG files in dir and returns them in report order;
+// figures without data are skipped.
+func WriteFigures(dir string, r *Report) ([]Figure, error) {
 	var out []Figure
-	for _, f := range figs {
+	for _, f := range figureList(r) {
 		if !f.ok {
 			continue
 		}
@@ -305,7 +333,7 @@ func WriteFigures(dir string, r *Report) ([]Figure, error) {
 		if err != nil {
 			return nil, fmt.Errorf("figure %s: %w", f.file, err)
 		}
-		if err := saveSVG(filepath.Join(dir, f.file), p, 6*vg.Inch, 4*vg.Inch); err != nil {
+		if err := saveSVG(filepath.Join(dir, f.file), p, figureWidth, figureHeight); err != nil {
 			return nil, err
 		}
 		out = append(out, Figure{File: f.file, Caption: f.caption})
@@ -313,12 +341,16 @@ func WriteFigures(dir string, r *Report) ([]Figure, error) {
 	return out, nil
 }
 
-// saveSVG draws p into an SVG file, atomically.
+// saveSVG draws p into an SVG file, atomically, its legend beside the axes (display.DrawPlot).
 func saveSVG(path string, p *plot.Plot, w, h vg.Length) error {
 	c := vgsvg.New(w, h)
-	p.Draw(draw.New(c))
+	display.DrawPlot(draw.New(c), p)
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return err
+	}
 	return datasets.WriteFileAtomic(path, func(wr io.Writer) error {
-		_, err := c.WriteTo(wr)
+		_, err := io.WriteString(wr, display.FontFallbacks(buf.String()))
 		return err
 	})
 }

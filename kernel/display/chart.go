@@ -31,6 +31,9 @@ type ChartOptions struct {
 	// MaxPoints bounds the points drawn per series: longer series are averaged into that many
 	// buckets (all points are kept). 0 means 1000.
 	MaxPoints int
+	// Raw draws each series as it is; by default a series of 10 points or more is drawn faint with
+	// its moving average on top (see [AddCurve]).
+	Raw bool
 	// Output receives the chart; nil means Current() at each redraw.
 	Output Output
 }
@@ -153,8 +156,6 @@ func (c *Chart) htmlLocked() (string, error) {
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	}
 	p.Add(plotter.NewGrid())
-	p.Legend.Top = true
-	p.Legend.XOffs, p.Legend.YOffs = -vg.Points(6), -vg.Points(4)
 	drawn := 0
 	yMin, yMax := math.Inf(1), math.Inf(-1)
 	for i, s := range c.series {
@@ -177,14 +178,18 @@ func (c *Chart) htmlLocked() (string, error) {
 			p.Legend.Add(s.name, dot)
 			continue
 		}
-		line, err := plotter.NewLine(xys)
-		if err != nil {
+		if c.opts.Raw {
+			line, err := plotter.NewLine(xys)
+			if err != nil {
+				return "", fmt.Errorf("display: chart series %q: %w", s.name, err)
+			}
+			line.Color = plotutil.Color(i)
+			line.Width = vg.Points(1.5)
+			p.Add(line)
+			p.Legend.Add(s.name, line)
+		} else if err := AddCurve(p, s.name, xys, plotutil.Color(i)); err != nil {
 			return "", fmt.Errorf("display: chart series %q: %w", s.name, err)
 		}
-		line.Color = plotutil.Color(i)
-		line.Width = vg.Points(1.5)
-		p.Add(line)
-		p.Legend.Add(s.name, line)
 	}
 	if c.opts.LogY && drawn > 0 && yMin == yMax {
 		// gonum/plot widens a flat range by ±1, which can cross zero on a log scale.
