@@ -12,8 +12,8 @@ import (
 
 	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/distill/eval"
+	"github.com/mimicry-ir/mimicry/distill/report/figure"
 	"github.com/mimicry-ir/mimicry/distill/splade"
-	"github.com/mimicry-ir/mimicry/kernel/display"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -51,7 +51,7 @@ func TrainingCurves(curves map[string][]CurvePoint) (*plot.Plot, error) {
 }
 
 // addCurves draws one curve per training run (in name order, a legend entry each) through the points
-// for which y(points, j) is defined — faint raw values under their moving average (display.AddCurve) —
+// for which y(points, j) is defined — faint raw values under their moving average (figure.AddCurve) —
 // then a grid.
 func addCurves(p *plot.Plot, curves map[string][]CurvePoint, y func(pts []CurvePoint, j int) (float64, bool)) error {
 	for i, name := range sortedKeys(curves) {
@@ -70,7 +70,7 @@ func addCurves(p *plot.Plot, curves map[string][]CurvePoint, y func(pts []CurveP
 		if i >= len(palette) {
 			dashes = []vg.Length{vg.Points(5), vg.Points(2)}
 		}
-		if err := display.AddCurve(p, name, xy, palette[i%len(palette)], dashes...); err != nil {
+		if err := figure.AddCurve(p, name, xy, palette[i%len(palette)], dashes...); err != nil {
 			return fmt.Errorf("curve %s: %w", name, err)
 		}
 	}
@@ -290,18 +290,18 @@ func addScatter(p *plot.Plot, label string, xy plotter.XYs, c color.Color) error
 	return nil
 }
 
-// figure is one figure of the report: its file, caption, how to draw it, and whether the report has
+// figureEntry is one figure of the report: its file, caption, how to draw it, and whether the report has
 // its data.
-type figure struct {
+type figureEntry struct {
 	file, caption string
 	make          func() (*plot.Plot, error)
 	ok            bool
 }
 
 // figureList returns the report's figures in report order.
-func figureList(r *Report) []figure {
+func figureList(r *Report) []figureEntry {
 	d := r.Details
-	return []figure{
+	return []figureEntry{
 		{"training_curves.svg", "Training loss of every model, relative to its first logged value: the raw values faint, their moving average solid.",
 			func() (*plot.Plot, error) { return TrainingCurves(d.Curves) }, len(d.Curves) > 0},
 		{"colbert_scores.svg", "ColBERT (Margin-MSE) scores against the teacher's on held-out answer-key pairs: only margins are trained, so the scales differ.",
@@ -341,16 +341,16 @@ func WriteFigures(dir string, r *Report) ([]Figure, error) {
 	return out, nil
 }
 
-// saveSVG draws p into an SVG file, atomically, its legend beside the axes (display.DrawPlot).
+// saveSVG draws p into an SVG file, atomically, its legend beside the axes (figure.DrawPlot).
 func saveSVG(path string, p *plot.Plot, w, h vg.Length) error {
 	c := vgsvg.New(w, h)
-	display.DrawPlot(draw.New(c), p)
+	figure.DrawPlot(draw.New(c), p)
 	var buf bytes.Buffer
 	if _, err := c.WriteTo(&buf); err != nil {
 		return err
 	}
 	return datasets.WriteFileAtomic(path, func(wr io.Writer) error {
-		_, err := io.WriteString(wr, display.FontFallbacks(buf.String()))
+		_, err := io.WriteString(wr, figure.FontFallbacks(buf.String()))
 		return err
 	})
 }

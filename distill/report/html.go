@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/mimicry-ir/mimicry/datasets"
-	"github.com/mimicry-ir/mimicry/kernel/display"
+	"github.com/mimicry-ir/mimicry/distill/report/figure"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
 	"gonum.org/v1/plot/vg"
@@ -103,7 +103,7 @@ func renderFigures(r *Report) ([]Figure, map[string]string, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("figure %s: %w", f.file, err)
 		}
-		svg, err := display.PlotSVG(p, figureWidth, figureHeight)
+		svg, err := figure.PlotSVG(p, figureWidth, figureHeight)
 		if err != nil {
 			return nil, nil, fmt.Errorf("figure %s: %w", f.file, err)
 		}

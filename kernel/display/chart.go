@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mimicry-ir/mimicry/distill/report/figure"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -26,13 +27,13 @@ type ChartOptions struct {
 	// Every is the shortest time between two redraws while points arrive: 0 means one second, a
 	// negative value redraws on every point.
 	Every time.Duration
-	// Width and Height of the picture; zero means DefaultWidth and DefaultHeight.
+	// Width and Height of the picture; zero means figure.DefaultWidth and figure.DefaultHeight.
 	Width, Height vg.Length
 	// MaxPoints bounds the points drawn per series: longer series are averaged into that many
 	// buckets (all points are kept). 0 means 1000.
 	MaxPoints int
 	// Raw draws each series as it is; by default a series of 10 points or more is drawn faint with
-	// its moving average on top (see [AddCurve]).
+	// its moving average on top (see [figure.AddCurve]).
 	Raw bool
 	// Output receives the chart; nil means Current() at each redraw.
 	Output Output
@@ -187,7 +188,7 @@ func (c *Chart) htmlLocked() (string, error) {
 			line.Width = vg.Points(1.5)
 			p.Add(line)
 			p.Legend.Add(s.name, line)
-		} else if err := AddCurve(p, s.name, xys, plotutil.Color(i)); err != nil {
+		} else if err := figure.AddCurve(p, s.name, xys, plotutil.Color(i)); err != nil {
 			return "", fmt.Errorf("display: chart series %q: %w", s.name, err)
 		}
 	}
@@ -200,7 +201,7 @@ func (c *Chart) htmlLocked() (string, error) {
 	if drawn == 0 {
 		fmt.Fprintf(&b, `<div style="font-style:italic">%s: no point to draw yet</div>`, html.EscapeString(orDefault(c.opts.Title, "chart")))
 	} else {
-		svg, err := PlotSVG(p, c.opts.Width, c.opts.Height)
+		svg, err := figure.PlotSVG(p, c.opts.Width, c.opts.Height)
 		if err != nil {
 			return "", err
 		}

@@ -17,6 +17,9 @@ import (
 	"sync"
 
 	"github.com/janpfeifer/gonb/gonbui"
+	"github.com/mimicry-ir/mimicry/distill/report/figure"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
 )
 
 // Output receives rendered HTML.
@@ -141,3 +144,13 @@ func HTML(html string) error { return Current().Display(html) }
 
 // UniqueID returns a fresh id for an [Output.Update] block.
 func UniqueID() string { return "mimicry_" + gonbui.UniqueId() }
+
+// Plot shows p, rendered by figure.PlotSVG, on the current Output; a zero width or height takes
+// figure.DefaultWidth or figure.DefaultHeight.
+func Plot(p *plot.Plot, width, height vg.Length) error {
+	svg, err := figure.PlotSVG(p, width, height)
+	if err != nil {
+		return err
+	}
+	return Current().Display(`<div class="mimicry-plot">` + svg + `</div>`)
+}

@@ -1,4 +1,4 @@
-package display
+package figure
 
 import (
 	"image/color"

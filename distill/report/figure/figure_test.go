@@ -1,7 +1,9 @@
-package display
+package figure
 
 import (
+	"encoding/xml"
 	"image/color"
+	"io"
 	"math"
 	"regexp"
 	"strconv"
@@ -10,6 +12,7 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
 )
 
 // TestEMA checks the debiased moving average against hand-computed values (span 3: β = 0.5) and
@@ -75,5 +78,76 @@ func TestFontFallbacks(t *testing.T) {
 	want := `style="font-family:'Liberation Serif','Times New Roman',Times,serif;font-size:12px" style="font-family:'Liberation Sans',Arial,Helvetica,sans-serif;"`
 	if got != want {
 		t.Errorf("FontFallbacks = %s\nwant %s", got, want)
+	}
+}
+
+func linePlot(t *testing.T, title string, ys ...float64) *plot.Plot {
+	t.Helper()
+	p := plot.New()
+	p.Title.Text = title
+	xys := make(plotter.XYs, len(ys))
+	for i, y := range ys {
+		xys[i] = plotter.XY{X: float64(i), Y: y}
+	}
+	l, err := plotter.NewLine(xys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Add(l)
+	return p
+}
+
+func TestPlotSVG(t *testing.T) {
+	svg, err := PlotSVG(linePlot(t, "nDCG <&> recall", 1, 4, 9), 4*vg.Inch, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(svg, "<?xml") || !strings.Contains(svg, `<svg style="max-width:100%;height:auto" width="288pt" height="270pt"`) {
+		t.Errorf("SVG head: %.200q", svg)
+	}
+	if !strings.Contains(svg, "nDCG &lt;&amp;&gt; recall") {
+		t.Error("the title is missing or not escaped")
+	}
+	checkWellFormed(t, "plot SVG", svg)
+
+}
+
+func TestPlotSVGErrors(t *testing.T) {
+	if _, err := PlotSVG(nil, 0, 0); err == nil {
+		t.Error("nil plot accepted")
+	}
+	for _, size := range [][2]vg.Length{{-1, 10}, {10, 1e9}, {vg.Length(math.NaN()), 10}} {
+		if _, err := PlotSVG(linePlot(t, "x", 1, 2), size[0], size[1]); err == nil {
+			t.Errorf("size %v accepted", size)
+		}
+	}
+	// gonum/plot panics when a log scale meets a zero: the helper reports an error instead.
+	p := linePlot(t, "log", 0, 1, 10)
+	p.Y.Scale = plot.LogScale{}
+	if _, err := PlotSVG(p, 0, 0); err == nil {
+		t.Error("a log-scale plot of a zero did not fail")
+	}
+}
+
+// checkWellFormed parses s as XML (HTML fragments here are XHTML-compatible) and checks it loads
+// nothing from elsewhere.
+func checkWellFormed(t *testing.T, what, s string) {
+	t.Helper()
+	dec := xml.NewDecoder(strings.NewReader("<root>" + s + "</root>"))
+	dec.Strict = true
+	for {
+		_, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Errorf("%s is not well-formed: %v", what, err)
+			return
+		}
+	}
+	for _, bad := range []string{"<script", "src=", "href=", "@import"} {
+		if strings.Contains(s, bad) {
+			t.Errorf("%s contains %q: it must render offline", what, bad)
+		}
 	}
 }

@@ -1,4 +1,7 @@
-package display
+// Package figure draws Mimicry's figures with gonum/plot: SVG with the legend beside the axes and
+// fonts that fall back to metric-compatible ones, and training curves as faint raw values under a
+// moving average. The report's figures and the notebooks' plots and live charts share it.
+package figure
 
 import (
 	"bytes"
@@ -137,13 +140,4 @@ func inlineSVG(doc string) string {
 		doc = doc[:i] + `<svg style="max-width:100%;height:auto" ` + doc[i+len("<svg "):]
 	}
 	return doc
-}
-
-// Plot shows p, rendered by [PlotSVG], on the current Output.
-func Plot(p *plot.Plot, width, height vg.Length) error {
-	svg, err := PlotSVG(p, width, height)
-	if err != nil {
-		return err
-	}
-	return Current().Display(`<div class="mimicry-plot">` + svg + `</div>`)
 }
