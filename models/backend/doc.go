@@ -8,17 +8,45 @@
 //
 //  1. If GOMLX_BACKEND is set (and not empty), it is honoured, with one adjustment: if it names SimpleGo ("go"
 //     or "go:...") without a "parallelism=" option, ",parallelism=-1" is added (see "SimpleGo and
-//     parallelism" below). Set e.g. GOMLX_BACKEND=go:parallelism=4 to override. There is no fallback: if the
-//     backend it names cannot be created, [New] returns the error.
-//  2. Otherwise, if a CUDA PJRT plugin is found, the XLA backend is used with the plugin's absolute path
-//     ("xla:/abs/path/to/plugin.so"). Plugins are searched, in this order, in the directories of
-//     PJRT_PLUGIN_LIBRARY_PATH (":"-separated), in go-xla's install directories (/usr/local/lib/go-xla and
-//     $HOME/.local/lib/go-xla), and in the jax_plugins/xla_cuda13 and jax_plugins/xla_cuda12 directories of
-//     the Python packages jax-cuda13-pjrt / jax-cuda12-pjrt, found by globbing the usual site-packages
-//     locations (system, user, $VIRTUAL_ENV, $CONDA_PREFIX) and, if python3 is on the PATH, by asking it (with
-//     a short timeout). If creating that backend fails (typically: no GPU), [New] falls back to SimpleGo and
-//     the [Choice.Reason] says why.
-//  3. Otherwise SimpleGo with "go:parallelism=-1".
+//     parallelism" below). Set e.g. GOMLX_BACKEND=go:parallelism=4 to override, GOMLX_BACKEND=go to force
+//     SimpleGo, or GOMLX_BACKEND=xla:/abs/path/to/plugin.so for a given PJRT plugin. There is no fallback:
+//     if the backend it names cannot be created, [New] returns the error.
+//  2. Otherwise PJRT plugins are searched, first a CUDA one, then an XLA CPU one. Each search looks, in
+//     this order, in the directories of PJRT_PLUGIN_LIBRARY_PATH (":"-separated), in go-xla's install
+//     directories (/usr/local/lib/go-xla and $HOME/.local/lib/go-xla), and in Python packages' site-packages
+//     directories: $VIRTUAL_ENV, $CONDA_PREFIX, a ".venv" in the working directory or the nearest of its
+//     parents that has one (so `go test ./...`, which runs each package's tests in its directory, finds
+//     the repository root's .venv), the user's (~/.local, ~/.venv, ~/venv, pyenv, conda) and the system's,
+//     and finally those python3 names when asked (if it is on the PATH; with a short timeout).
+//     - CUDA plugins: files named pjrt_c_api_cuda*_plugin.so, pjrt[-_]plugin[-_]cuda*.so or
+//     xla_cuda*_plugin.so in the plugin directories; jax_plugins/xla_cuda13 and jax_plugins/xla_cuda12
+//     (the packages jax-cuda13-pjrt and jax-cuda12-pjrt, CUDA 13 preferred) in site-packages.
+//     - XLA CPU plugins: files named pjrt_c_api_cpu_plugin.so, pjrt[-_]plugin[-_]cpu.so, libpjrt_cpu.so or
+//     xla_cpu_pjrt.so in the plugin directories; in site-packages, in order of preference, the packages
+//     lammps-jax-pjrt-cpu (lammps_jax_pjrt_cpu/pjrt_c_api_cpu_plugin.so, the one docker/requirements.txt
+//     pins), xla-cpu-pjrt (xla_plugins/xla_cpu_pjrt/xla_cpu_pjrt.so) and fastatomstruct-xla-cpu
+//     (fastatomstruct_xla_cpu/libpjrt_cpu.so).
+//  3. The backends found are tried in order: the XLA backend on the CUDA plugin ("xla:/abs/path.so"), then
+//     on the XLA CPU plugin ("xla:/abs/path.so,shared_buffers": the option GoMLX turns on by itself for a
+//     plugin named "cpu", so that the plugin uses host tensors in place), then SimpleGo with
+//     "go:parallelism=-1". The first that can be created wins; for the XLA CPU plugin "created" includes
+//     compiling and running a tiny graph, so a plugin that loads but cannot run go-xla's programs is not
+//     chosen. Creating the CUDA backend typically fails on a machine without a GPU. After a failure
+//     [Choice.Reason] says what failed and what was used instead.
+//  4. With nothing found, SimpleGo with "go:parallelism=-1": `go test ./...` passes without any Python
+//     package, on pure Go.
+//
+// [NewSimpleGo] and [NewXLACPU] create one backend each, whatever GOMLX_BACKEND says, for tests that run
+// the same graph on both (package backendtest); [FindCPUPlugin] tells which XLA CPU plugin would be used.
+//
+// XLA CPU plugins tried with go-xla v0.1.4 (which speaks PJRT C API 0.83; a newer or slightly older
+// plugin works as long as go-xla only calls what both have):
+//
+//	PyPI package                    plugin file (PJRT C API)          result
+//	lammps-jax-pjrt-cpu==0.11.2     pjrt_c_api_cpu_plugin.so (0.115)  works (pinned; needs jax, jaxlib)
+//	xla-cpu-pjrt==0.0.1             xla_cpu_pjrt.so (0.81)            works (no dependencies)
+//	fastatomstruct-xla-cpu==2026.6.23  libpjrt_cpu.so (0.106)         works (no dependencies)
+//	cyxla-pjrt-cpu                  -                                 not on PyPI ("no matching distribution")
 //
 // Nothing here ever downloads anything: GoMLX's XLA backend would otherwise auto-install PJRT plugins from
 // the network. This package disables that (xla.EnableAutoInstall(false)) when it is initialised and again
