@@ -14,9 +14,11 @@ type recorder struct {
 	errors []string
 }
 
-func (r *recorder) Errorf(format string, args ...any) { r.errors = append(r.errors, fmt.Sprintf(format, args...)) }
-func (r *recorder) Helper()                           {}
-func (r *recorder) Logf(string, ...any)               {}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+func (r *recorder) Helper()             {}
+func (r *recorder) Logf(string, ...any) {}
 
 func TestCompare(t *testing.T) {
 	want := tensors.FromFlatDataAndDimensions([]float32{1, -2, 100, 0}, 2, 2)
