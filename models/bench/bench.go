@@ -107,7 +107,7 @@ type Measurement struct {
 	PerSecond float64 `json:"items_per_s"`
 	// StepSeconds is the mean time of a timed step (or inference batch).
 	StepSeconds float64 `json:"step_s"`
-	// FirstSeconds is the time of the first step, compilation included (training only).
+	// FirstSeconds is the time of the first step or batch, compilation included.
 	FirstSeconds float64 `json:"first_step_s,omitempty"`
 }
 
@@ -198,10 +198,12 @@ func Infer(b backends.Backend, runtime string, s Shape, o Options) (Measurement,
 		_, err = tensors.CopyFlatData[float32](out[0])
 		return err
 	}
+	start := time.Now()
 	if err := score(0); err != nil { // compile and warm up
 		return Measurement{}, fmt.Errorf("inference %s on %s: %w", s.Name, runtime, err)
 	}
-	start := time.Now()
+	first := time.Since(start).Seconds()
+	start = time.Now()
 	for i := 1; i <= o.InferBatches; i++ {
 		if err := score(i * o.Batch); err != nil {
 			return Measurement{}, fmt.Errorf("inference %s on %s: %w", s.Name, runtime, err)
@@ -209,7 +211,7 @@ func Infer(b backends.Backend, runtime string, s Shape, o Options) (Measurement,
 	}
 	secs := time.Since(start).Seconds()
 	return Measurement{Runtime: runtime, Shape: s.Name, Task: "infer", Unit: "pairs/s",
-		PerSecond: float64(o.Batch*o.InferBatches) / secs, StepSeconds: secs / float64(o.InferBatches)}, nil
+		PerSecond: float64(o.Batch*o.InferBatches) / secs, StepSeconds: secs / float64(o.InferBatches), FirstSeconds: first}, nil
 }
 
 // randomBatch returns b random sequences of l token ids from [1000, vocab), token types 0 then 1, no padding.

@@ -116,7 +116,8 @@ func Run(ctx context.Context, c RunConfig) ([]Measurement, error) {
 					b.Finalize()
 					return ms, err
 				}
-				logf("%s: %s %s: %s %s (%.3g s a step)", rt, s.Name, task, formatRate(m.PerSecond), m.Unit, m.StepSeconds)
+				logf("%s: %s %s: %s %s (%.3g s a step; first step, compilation included: %.3g s)", rt, s.Name, task,
+					formatRate(m.PerSecond), m.Unit, m.StepSeconds, m.FirstSeconds)
 				ms = append(ms, m)
 			}
 		}
