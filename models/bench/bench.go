@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
@@ -109,6 +110,9 @@ type Measurement struct {
 	StepSeconds float64 `json:"step_s"`
 	// FirstSeconds is the time of the first step or batch, compilation included.
 	FirstSeconds float64 `json:"first_step_s,omitempty"`
+	// CPUSeconds is the processor time (user + system, all threads) of a timed step: unlike the wall
+	// time it barely changes when other processes share the CPUs.
+	CPUSeconds float64 `json:"cpu_s,omitempty"`
 }
 
 // Train times training steps of the shape's cross-encoder on b and returns tokens/s.
@@ -127,6 +131,8 @@ func Train(b backends.Backend, runtime string, s Shape, o Options) (Measurement,
 		labels[i] = float32(i % 2)
 	}
 	inputs := []any{ids, types, mask, labels}
+	var cpuAfterWarmup, cpuEnd float64
+	logged := 0
 	t := &train.Trainer{
 		Model:   m,
 		Backend: b,
@@ -142,6 +148,16 @@ func Train(b backends.Backend, runtime string, s Shape, o Options) (Measurement,
 			return losses.BinaryCrossEntropy(logits, in[3]), nil
 		},
 		Batches: func(int) ([]any, error) { return inputs, nil },
+		OnLog: func(train.Record) {
+			logged++
+			if logged == o.Warmup {
+				cpuAfterWarmup = cpuSeconds()
+			}
+			cpuEnd = cpuSeconds()
+		},
+	}
+	if o.Warmup == 0 {
+		cpuAfterWarmup = cpuSeconds()
 	}
 	res, err := t.Run()
 	if err != nil {
@@ -157,7 +173,7 @@ func Train(b backends.Backend, runtime string, s Shape, o Options) (Measurement,
 	step := secs / float64(o.Steps)
 	return Measurement{Runtime: runtime, Shape: s.Name, Task: "train", Unit: "tokens/s",
 		PerSecond: float64(o.Batch*o.SeqLen) / step, StepSeconds: step,
-		FirstSeconds: 1 / res.History[0].StepsPerSecond}, nil
+		FirstSeconds: 1 / res.History[0].StepsPerSecond, CPUSeconds: (cpuEnd - cpuAfterWarmup) / float64(o.Steps)}, nil
 }
 
 // Infer times the shape's cross-encoder scoring pairs on b (tokenisation with Mimicry's tokenizer
@@ -204,13 +220,15 @@ func Infer(b backends.Backend, runtime string, s Shape, o Options) (Measurement,
 	}
 	first := time.Since(start).Seconds()
 	start = time.Now()
+	cpu := cpuSeconds()
 	for i := 1; i <= o.InferBatches; i++ {
 		if err := score(i * o.Batch); err != nil {
 			return Measurement{}, fmt.Errorf("inference %s on %s: %w", s.Name, runtime, err)
 		}
 	}
 	secs := time.Since(start).Seconds()
-	return Measurement{Runtime: runtime, Shape: s.Name, Task: "infer", Unit: "pairs/s",
+	cpu = cpuSeconds() - cpu
+	return Measurement{Runtime: runtime, Shape: s.Name, Task: "infer", Unit: "pairs/s", CPUSeconds: cpu / float64(o.InferBatches),
 		PerSecond: float64(o.Batch*o.InferBatches) / secs, StepSeconds: secs / float64(o.InferBatches), FirstSeconds: first}, nil
 }
 
@@ -261,4 +279,13 @@ func isAlpha(w string) bool {
 		}
 	}
 	return true
+}
+
+// cpuSeconds is the processor time this process has used so far (user + system, all threads).
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }

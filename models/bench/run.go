@@ -116,8 +116,8 @@ func Run(ctx context.Context, c RunConfig) ([]Measurement, error) {
 					b.Finalize()
 					return ms, err
 				}
-				logf("%s: %s %s: %s %s (%.3g s a step; first step, compilation included: %.3g s)", rt, s.Name, task,
-					formatRate(m.PerSecond), m.Unit, m.StepSeconds, m.FirstSeconds)
+				logf("%s: %s %s: %s %s (%.3g s a step, %.3g CPU-s; first step, compilation included: %.3g s)", rt, s.Name, task,
+					formatRate(m.PerSecond), m.Unit, m.StepSeconds, m.CPUSeconds, m.FirstSeconds)
 				ms = append(ms, m)
 			}
 		}

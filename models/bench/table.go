@@ -7,9 +7,22 @@ import (
 	"strings"
 )
 
-// Table writes the measurements as a Markdown table: one row per shape and task, one column per
-// runtime (throughput), then the ratios XLA-CPU/SimpleGo and XLA-CPU/PyTorch where both were measured.
+// Table writes the measurements as two Markdown tables, one row per shape and task, one column per
+// runtime: the throughput, then the processor time of a step (CPU-s, all threads), each followed by
+// the ratios XLA-CPU vs SimpleGo and XLA-CPU vs PyTorch where both were measured (for processor
+// time, the other runtime's over XLA-CPU's, so that above 1 favours XLA-CPU in both tables).
 func Table(w io.Writer, ms []Measurement) error {
+	if err := table(w, ms, false); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, "\nProcessor time of a step (CPU-s, user + system, all threads):\n\n"); err != nil {
+		return err
+	}
+	return table(w, ms, true)
+}
+
+// table writes the throughput table, or with cpu the processor-time table.
+func table(w io.Writer, ms []Measurement, cpu bool) error {
 	type key struct{ shape, task string }
 	var keys []key
 	runtimes := []string{}
@@ -35,7 +48,11 @@ func Table(w io.Writer, ms []Measurement) error {
 	for _, r := range runtimes {
 		sb.WriteString(" " + r + " |")
 	}
-	sb.WriteString(" XLA-CPU / SimpleGo | XLA-CPU / PyTorch |\n|---|---|---|")
+	if cpu {
+		sb.WriteString(" SimpleGo / XLA-CPU | PyTorch / XLA-CPU |\n|---|---|---|")
+	} else {
+		sb.WriteString(" XLA-CPU / SimpleGo | XLA-CPU / PyTorch |\n|---|---|---|")
+	}
 	sb.WriteString(strings.Repeat("---:|", len(runtimes)+2) + "\n")
 	for _, k := range keys {
 		row := byKey[k]
@@ -43,9 +60,14 @@ func Table(w io.Writer, ms []Measurement) error {
 		for _, m := range row {
 			unit = m.Unit
 		}
+		if cpu {
+			unit = "CPU-s"
+		}
 		fmt.Fprintf(&sb, "| %s | %s | %s |", k.shape, k.task, unit)
 		for _, r := range runtimes {
-			if m, ok := row[r]; ok {
+			if m, ok := row[r]; ok && cpu {
+				fmt.Fprintf(&sb, " %.3g |", m.CPUSeconds)
+			} else if ok {
 				fmt.Fprintf(&sb, " %s |", formatRate(m.PerSecond))
 			} else {
 				sb.WriteString(" – |")
@@ -58,7 +80,9 @@ func Table(w io.Writer, ms []Measurement) error {
 				// XLA-CPU's "infer" includes tokenisation; compare like with like.
 				okX = false
 			}
-			if okX && okO {
+			if okX && okO && cpu && x.CPUSeconds > 0 {
+				fmt.Fprintf(&sb, " %.2f× |", o.CPUSeconds/x.CPUSeconds)
+			} else if okX && okO && !cpu {
 				fmt.Fprintf(&sb, " %.2f× |", x.PerSecond/o.PerSecond)
 			} else {
 				sb.WriteString(" – |")
