@@ -14,15 +14,16 @@
 //  2. Otherwise PJRT plugins are searched, first a CUDA one, then an XLA CPU one. Each search looks, in
 //     this order, in the directories of PJRT_PLUGIN_LIBRARY_PATH (":"-separated), in go-xla's install
 //     directories (/usr/local/lib/go-xla and $HOME/.local/lib/go-xla), and in Python packages' site-packages
-//     directories: $VIRTUAL_ENV, $CONDA_PREFIX, a ".venv" in the working directory or the nearest of its
-//     parents that has one (so `go test ./...`, which runs each package's tests in its directory, finds
-//     the repository root's .venv), the user's (~/.local, ~/.venv, ~/venv, pyenv, conda) and the system's,
-//     and finally those python3 names when asked (if it is on the PATH; with a short timeout).
-//     - CUDA plugins: files named pjrt_c_api_cuda*_plugin.so, pjrt[-_]plugin[-_]cuda*.so or
-//     xla_cuda*_plugin.so in the plugin directories; jax_plugins/xla_cuda13 and jax_plugins/xla_cuda12
-//     (the packages jax-cuda13-pjrt and jax-cuda12-pjrt, CUDA 13 preferred) in site-packages.
-//     - XLA CPU plugins: files named pjrt_c_api_cpu_plugin.so, pjrt[-_]plugin[-_]cpu.so, libpjrt_cpu.so or
-//     xla_cpu_pjrt.so in the plugin directories; in site-packages, in order of preference, the packages
+//     directories: $VIRTUAL_ENV, $CONDA_PREFIX, a ".venv" in the working directory or any of its parents,
+//     nearer first (so `go test ./...`, which runs each package's tests in its directory, finds the
+//     repository root's .venv), the user's (~/.local, ~/.venv, ~/venv, pyenv, conda) and the system's,
+//     and finally those python3 names when asked (if it is on the PATH; with a short timeout). CUDA
+//     plugins are files named pjrt_c_api_cuda*_plugin.so, pjrt[-_]plugin[-_]cuda*.so or xla_cuda*_plugin.so
+//     in the plugin directories, and jax_plugins/xla_cuda13 or jax_plugins/xla_cuda12 (the packages
+//     jax-cuda13-pjrt and jax-cuda12-pjrt, CUDA 13 preferred) in site-packages. XLA CPU plugins are files
+//     named pjrt_c_api_cpu_plugin.so, pjrt[-_]plugin[-_]cpu.so, libpjrt_cpu.so or xla_cpu_pjrt.so in the
+//     plugin directories, and, in site-packages, those of the packages, in this order of preference
+//     (a preferred package wins wherever it is; directories decide between copies of one package):
 //     lammps-jax-pjrt-cpu (lammps_jax_pjrt_cpu/pjrt_c_api_cpu_plugin.so, the one docker/requirements.txt
 //     pins), xla-cpu-pjrt (xla_plugins/xla_cpu_pjrt/xla_cpu_pjrt.so) and fastatomstruct-xla-cpu
 //     (fastatomstruct_xla_cpu/libpjrt_cpu.so).

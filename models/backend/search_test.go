@@ -43,7 +43,7 @@ func TestSearcherCPUPluginInVenvAboveWorkingDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := touch(t, filepath.Join(venvSite(repo), "lammps_jax_pjrt_cpu", "pjrt_c_api_cpu_plugin.so"))
-	// A .venv further up holds another package: the nearest .venv wins.
+	// A .venv further up holds a less preferred package: it is found only from above the nearer one.
 	touch(t, filepath.Join(venvSite(root), "xla_plugins", "xla_cpu_pjrt", "xla_cpu_pjrt.so"))
 
 	env := map[string]string{}
