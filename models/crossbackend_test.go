@@ -40,10 +40,12 @@ type crossHead struct {
 	name string
 	kind Kind
 	out  func(ctx *context.Context, cfg *Config, ids, types, mask *Node) *Node
+	// float64GradsOnly compares the gradients in float64 only (see SPLADE's entry).
+	float64GradsOnly bool
 }
 
 var crossHeads = []crossHead{
-	{"CrossEncoder", KindCrossEncoder, CrossEncoderLogits},
+	{"CrossEncoder", KindCrossEncoder, CrossEncoderLogits, false},
 	{"ColBERT", KindColBERT, func(ctx *context.Context, cfg *Config, ids, _, mask *Node) *Node {
 		emb := ColBERTEmbeddings(ctx, cfg, 16, ids, mask)
 		// Each sequence is scored against the next one, as query against document.
@@ -54,14 +56,20 @@ var crossHeads = []crossHead{
 		}
 		idx := Const(emb.Graph(), next)
 		return MaxSim(emb, Gather(emb, idx), Gather(mask, idx))
-	}},
-	{"SPLADE", KindSPLADE, SpladeVectors},
+	}, false},
+	// SPLADE max-pools each term's weight over the positions, so each term's gradient flows to one
+	// position. Among its 4 × 30,522 maxima a few have runners-up within float32 rounding (ties at
+	// 1e-7 relative), and a backend that rounds differently routes those gradients to another
+	// position: the gradients then differ by percents although both are right. (XLA plugins built
+	// from other XLA versions did so here; the outputs still agreed to 4e-6.) In float64 such ties
+	// are 1e9 times rarer, so SPLADE's gradients are compared there, its outputs in both.
+	{"SPLADE", KindSPLADE, SpladeVectors, true},
 	{"MeanPooled", KindBiEncoder, func(ctx *context.Context, cfg *Config, ids, _, mask *Node) *Node {
 		return MeanPooled(ctx, cfg, ids, mask)
-	}},
+	}, false},
 	{"BertEncoder", KindBiEncoder, func(ctx *context.Context, cfg *Config, ids, types, mask *Node) *Node {
 		return BertEncoder(ctx.In("bert"), cfg, ids, types, mask)
-	}},
+	}, false},
 }
 
 // crossBatch is a batch of 4 random sequences of 24 tokens from a vocabulary of vocab, with 0, 3, 9
@@ -130,6 +138,9 @@ func TestCrossBackendHeads(t *testing.T) {
 				}
 				t.Logf("largest gradient entry: %.3g", gradMax)
 				for i, name := range names {
+					if i >= 2 && h.float64GradsOnly && dtype == "float32" {
+						break
+					}
 					tt := tol
 					if i >= 2 {
 						tt.Abs = tol.Abs * gradMax
