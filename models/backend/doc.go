@@ -56,8 +56,9 @@
 // cores), where SimpleGo starts at once. A training or scoring loop that pads each batch to its own
 // length (models.PairInputs pads to a multiple of 8) compiles once per distinct length. In exchange a
 // step runs 10 to 20 times faster than on SimpleGo (`mimicry bench`), so XLA-CPU wins whenever a
-// graph runs more than a few times; short tests that build many graphs run slower than on SimpleGo.
-// Set GOMLX_BACKEND=go to force SimpleGo.
+// graph runs more than a few times; short tests that build many graphs run slower than on SimpleGo:
+// `go test ./...` took 695 CPU-seconds on XLA-CPU against 173 on SimpleGo, package distill 256
+// against 75. Set GOMLX_BACKEND=go to force SimpleGo.
 //
 // Nothing here ever downloads anything: GoMLX's XLA backend would otherwise auto-install PJRT plugins from
 // the network. This package disables that (xla.EnableAutoInstall(false)) when it is initialised and again
