@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"time"
@@ -29,10 +30,13 @@ func init() {
 func runEnv(args []string) error {
 	fs := flag.NewFlagSet("env", flag.ContinueOnError)
 	size := fs.Int("size", 64, "dimension n of the n×n matmul run as a smoke test")
+	speedSize := fs.Int("matmul", 1024, "dimension n of the n×n×n float32 matmul timed for GFLOP/s (0: skip)")
+	reps := fs.Int("reps", 5, "timed repetitions of that matmul (after one warm-up)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: mimicry env [flags]\n\n"+
 			"Prints the GoMLX backend Mimicry would use (set %s to override), its devices and the Go\n"+
-			"runtime, then runs a matmul and its gradient on it.\n\nFlags:\n", backend.ConfigEnvVar)
+			"runtime, then runs a matmul and its gradient on it, and measures its matmul speed in GFLOP/s.\n\nFlags:\n",
+			backend.ConfigEnvVar)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -47,11 +51,15 @@ func runEnv(args []string) error {
 	if *size < 1 || *size > 4096 {
 		return fmt.Errorf("-size must be in [1, 4096], got %d", *size)
 	}
-	return envPrint(os.Stdout, *size)
+	if *speedSize < 0 || *speedSize > 8192 || *reps < 1 {
+		return fmt.Errorf("-matmul must be in [0, 8192] and -reps ≥ 1, got %d and %d", *speedSize, *reps)
+	}
+	return envPrint(os.Stdout, *size, *speedSize, *reps)
 }
 
-// envPrint creates the backend, describes it on w and runs the smoke test.
-func envPrint(w io.Writer, n int) error {
+// envPrint creates the backend, describes it on w, runs the smoke test and, if speedN > 0, times a
+// speedN³ matmul reps times.
+func envPrint(w io.Writer, n, speedN, reps int) error {
 	fmt.Fprintf(w, "Go:        %s %s/%s, GOMAXPROCS=%d, NumCPU=%d\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU())
 	for _, key := range []string{backend.ConfigEnvVar, backend.PluginPathEnvVar} {
@@ -62,6 +70,11 @@ func envPrint(w io.Writer, n int) error {
 		}
 	}
 	fmt.Fprintf(w, "XLA:       compiled in: %v\n", backend.XLACompiled())
+	if p, where := backend.FindCPUPlugin(); p != "" {
+		fmt.Fprintf(w, "XLA-CPU:   plugin %s (%s)\n", p, where)
+	} else {
+		fmt.Fprintf(w, "XLA-CPU:   no plugin found (install one: python3 -m venv .venv && .venv/bin/pip install -r docker/requirements.txt)\n")
+	}
 
 	start := time.Now()
 	b, choice, err := backend.NewWithChoice()
@@ -76,7 +89,56 @@ func envPrint(w io.Writer, n int) error {
 	for i := range b.NumDevices() {
 		fmt.Fprintf(w, "  #%d: %s\n", i, b.DeviceDescription(backends.DeviceNum(i)))
 	}
-	return envSmokeTest(w, b, n)
+	if err := envSmokeTest(w, b, n); err != nil {
+		return err
+	}
+	if speedN == 0 {
+		return nil
+	}
+	return envMatmulSpeed(w, b, speedN, reps)
+}
+
+// envMatmulSpeed times an n×n by n×n float32 matmul of random matrices on b, reps times after a
+// warm-up (compilation included there), and prints GFLOP/s (2n³ floating-point operations each).
+func envMatmulSpeed(w io.Writer, b backends.Backend, n, reps int) error {
+	rng := rand.New(rand.NewPCG(1, 2))
+	random := func() *tensors.Tensor {
+		v := make([]float32, n*n)
+		for i := range v {
+			v[i] = rng.Float32() - 0.5
+		}
+		return tensors.FromFlatDataAndDimensions(v, n, n)
+	}
+	x, y := random(), random()
+	exec, err := graph.NewExec(b, func(x, y *graph.Node) *graph.Node { return graph.Dot(x, y) })
+	if err != nil {
+		return err
+	}
+	defer exec.Finalize()
+	run := func() error {
+		out, err := exec.Exec(x, y)
+		if err != nil {
+			return fmt.Errorf("timing a %d³ matmul: %w", n, err)
+		}
+		_, err = tensors.CopyFlatData[float32](out[0]) // wait for the result
+		return err
+	}
+	start := time.Now()
+	if err := run(); err != nil {
+		return err
+	}
+	warm := time.Since(start)
+	start = time.Now()
+	for range reps {
+		if err := run(); err != nil {
+			return err
+		}
+	}
+	each := time.Since(start) / time.Duration(reps)
+	gflops := 2 * float64(n) * float64(n) * float64(n) / each.Seconds() / 1e9
+	fmt.Fprintf(w, "Matmul:    %d×%d×%d float32: %.1f GFLOP/s (%s each, mean of %d after a warm-up of %s)\n",
+		n, n, n, gflops, each.Round(time.Microsecond), reps, warm.Round(time.Millisecond))
+	return nil
 }
 
 // envSmokeTest runs loss = Σ(x·w) with x = ones(n, n) and w = 2·I, and its gradients, and checks the result:

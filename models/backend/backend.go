@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
 const (
@@ -32,19 +35,28 @@ var xlaNames = []string{"xla", "stablehlo", "hlo", "shlo"}
 
 // Choice describes a backend configuration and why it was chosen.
 type Choice struct {
-	// Config is the configuration, in GOMLX_BACKEND's syntax, e.g. "go:parallelism=-1" or
-	// "xla:/usr/lib/python3/dist-packages/jax_plugins/xla_cuda12/xla_cuda_plugin.so".
+	// Config is the configuration, in GOMLX_BACKEND's syntax, e.g. "go:parallelism=-1",
+	// "xla:/usr/lib/python3/dist-packages/jax_plugins/xla_cuda12/xla_cuda_plugin.so" or
+	// "xla:/repo/.venv/lib/python3.11/site-packages/lammps_jax_pjrt_cpu/pjrt_c_api_cpu_plugin.so,shared_buffers".
 	Config string
 	// Reason is a human-readable explanation of why Config was chosen (and, after a fallback, what failed).
 	Reason string
+	// Plugin is the absolute path of the PJRT plugin this package found and chose ("" for SimpleGo and
+	// for a configuration from GOMLX_BACKEND).
+	Plugin string
+
+	// probe says that creating the backend includes running a tiny graph on it (auto-chosen XLA CPU
+	// plugins: a plugin that loads but cannot run go-xla's programs must not be chosen).
+	probe bool
 }
 
 // String implements fmt.Stringer.
 func (c Choice) String() string { return fmt.Sprintf("%s (%s)", c.Config, c.Reason) }
 
 // Choose decides which backend configuration [New] would try first, following the rules of the package
-// documentation, without creating anything. [New] may still fall back to SimpleGo if creating a chosen XLA
-// backend fails; [NewWithChoice] reports the configuration actually used.
+// documentation, without creating anything. [New] may still fall back (from CUDA to XLA-CPU, and from
+// either to SimpleGo) if creating a chosen XLA backend fails; [NewWithChoice] reports the configuration
+// actually used.
 func Choose() Choice {
 	c, _ := newSearcher().choose()
 	return c
@@ -58,31 +70,103 @@ func New() (backends.Backend, error) {
 }
 
 // NewWithChoice is like [New] but also returns the configuration that was used and why; after a failed
-// XLA attempt, the returned Choice is SimpleGo's and its Reason includes the XLA error.
+// XLA attempt, the returned Choice is the fallback's and its Reason includes the XLA error.
 func NewWithChoice() (backends.Backend, Choice, error) {
 	RegisterDotGeneralGradient()
-	first, fromEnv := newSearcher().choose()
-	b, err := create(first.Config)
-	if err == nil {
-		return b, first, nil
+	choices, fromEnv := newSearcher().plan()
+	var failures []string
+	var errs []error
+	for i, c := range choices {
+		b, err := createChoice(c)
+		if err == nil {
+			if len(failures) > 0 {
+				c.Reason = strings.Join(failures, "; ") + "; fell back to " + c.Reason
+			}
+			return b, c, nil
+		}
+		if fromEnv {
+			return nil, c, fmt.Errorf("backend: creating backend %q from $%s: %w", c.Config, ConfigEnvVar, err)
+		}
+		errs = append(errs, fmt.Errorf("creating backend %q: %w", c.Config, err))
+		if i == len(choices)-1 || !isXLAConfig(c.Config) {
+			return nil, c, fmt.Errorf("backend: %w", errors.Join(errs...))
+		}
+		failures = append(failures, fmt.Sprintf("%s, but creating backend %q failed (%v)", c.Reason, c.Config, oneLine(err)))
 	}
-	if fromEnv {
-		return nil, first, fmt.Errorf("backend: creating backend %q from $%s: %w", first.Config, ConfigEnvVar, err)
+	panic("unreachable: the plan ends with SimpleGo")
+}
+
+// NewSimpleGo creates SimpleGo with [SimpleGoConfig], whatever GOMLX_BACKEND says (for tests that
+// compare backends). It registers the faster DotGeneral gradient, as [New] does.
+func NewSimpleGo() (backends.Backend, error) {
+	RegisterDotGeneralGradient()
+	return create(SimpleGoConfig)
+}
+
+// ErrNoCPUPlugin is returned by [NewXLACPU] when no XLA CPU PJRT plugin is found.
+var ErrNoCPUPlugin = errors.New("no XLA CPU PJRT plugin found (" + searchedWhere + "; " +
+	"install one with `python3 -m venv .venv && .venv/bin/pip install -r docker/requirements.txt` in the repository root)")
+
+// FindCPUPlugin returns the absolute path of the XLA CPU PJRT plugin that [New] would use and where it
+// was found, or ("", "") when there is none. It ignores GOMLX_BACKEND.
+func FindCPUPlugin() (path, where string) { return newSearcher().findCPUPlugin() }
+
+// NewXLACPU creates the XLA backend on the XLA CPU PJRT plugin that [FindCPUPlugin] finds, whatever
+// GOMLX_BACKEND says (for tests that compare backends), and checks that it runs a tiny graph. It
+// returns an error wrapping [ErrNoCPUPlugin] when there is no plugin, and an error saying so when this
+// binary has no XLA backend. It registers the faster DotGeneral gradient, as [New] does.
+func NewXLACPU() (backends.Backend, Choice, error) {
+	RegisterDotGeneralGradient()
+	path, where := FindCPUPlugin()
+	if path == "" {
+		return nil, Choice{}, ErrNoCPUPlugin
 	}
-	if !isXLAConfig(first.Config) {
-		return nil, first, fmt.Errorf("backend: creating backend %q: %w", first.Config, err)
+	c := Choice{Config: xlaCPUConfig(path), Plugin: path, probe: true,
+		Reason: fmt.Sprintf("XLA CPU PJRT plugin found (%s)", where)}
+	b, err := createChoice(c)
+	if err != nil {
+		return nil, c, fmt.Errorf("backend: creating backend %q: %w", c.Config, err)
 	}
-	fallback := Choice{
-		Config: SimpleGoConfig,
-		Reason: fmt.Sprintf("%s, but creating backend %q failed (%v); fell back to SimpleGo with parallelism=-1",
-			first.Reason, first.Config, oneLine(err)),
+	return b, c, nil
+}
+
+// createChoice creates the backend of c and, if c asks for it, checks that it runs a tiny graph.
+func createChoice(c Choice) (backends.Backend, error) {
+	b, err := create(c.Config)
+	if err != nil || !c.probe {
+		return b, err
 	}
-	b, err2 := create(fallback.Config)
-	if err2 != nil {
-		return nil, fallback, fmt.Errorf("backend: creating %q failed (%v), and so did the fallback %q: %w",
-			first.Config, err, fallback.Config, err2)
+	if err := probe(b); err != nil {
+		b.Finalize()
+		return nil, fmt.Errorf("the backend loads but cannot run a graph: %w", err)
 	}
-	return b, fallback, nil
+	return b, nil
+}
+
+// probe compiles and runs x·x+1 on b and checks the result.
+func probe(b backends.Backend) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	exec, err := graph.NewExec(b, func(x *graph.Node) *graph.Node { return graph.AddScalar(graph.Mul(x, x), 1) })
+	if err != nil {
+		return err
+	}
+	defer exec.Finalize()
+	out, err := exec.Exec([]float32{1, 2, 3})
+	if err != nil {
+		return err
+	}
+	got, err := tensors.CopyFlatData[float32](out[0])
+	if err != nil {
+		return err
+	}
+	if want := []float32{2, 5, 10}; !slices.Equal(got, want) {
+		return fmt.Errorf("x·x+1 of [1 2 3] gave %v, want %v", got, want)
+	}
+	return nil
 }
 
 // defaultBackend holds the result of the first call to Default.

@@ -22,6 +22,7 @@ func isolateEnv(t *testing.T) {
 		}
 	}
 	t.Setenv("HOME", t.TempDir())
+	t.Chdir(t.TempDir()) // No .venv above the working directory.
 }
 
 // touch creates an empty (not a real plugin) file, with its directories.
@@ -121,13 +122,13 @@ func TestSearcherPluginDirFromEnv(t *testing.T) {
 func TestSearcherPluginFileNames(t *testing.T) {
 	for _, name := range []string{"pjrt_c_api_cuda_plugin.so", "pjrt_c_api_cuda12_plugin.so",
 		"pjrt-plugin-cuda.so", "pjrt_plugin_cuda13.so", "xla_cuda_plugin.so"} {
-		if !cudaPluginFileRE.MatchString(name) {
+		if !pluginFileRE[kindCUDA].MatchString(name) {
 			t.Errorf("%q not recognised as a CUDA PJRT plugin", name)
 		}
 	}
 	for _, name := range []string{"pjrt_c_api_cpu_plugin.so", "libcudart.so", "xla_cuda_plugin.so.bak",
 		"pjrt_c_api_tpu_plugin.so", "cuda_plugin.so"} {
-		if cudaPluginFileRE.MatchString(name) {
+		if pluginFileRE[kindCUDA].MatchString(name) {
 			t.Errorf("%q wrongly recognised as a CUDA PJRT plugin", name)
 		}
 	}
@@ -163,18 +164,20 @@ func TestSearcherJaxPackages(t *testing.T) {
 	if got, _ := s.findCUDAPlugin(); got != "" {
 		t.Errorf("empty dirs: found %q", got)
 	}
-	if c, _ := s.choose(); c.Config != SimpleGoConfig || !strings.Contains(c.Reason, "no CUDA PJRT plugin") {
+	if c, _ := s.choose(); c.Config != SimpleGoConfig || !strings.Contains(c.Reason, "no CUDA or XLA CPU PJRT plugin") {
 		t.Errorf("empty dirs: choose() = %+v", c)
 	}
 }
 
 func TestDefaultSitePackageGlobs(t *testing.T) {
 	env := map[string]string{"VIRTUAL_ENV": "/venv", "CONDA_PREFIX": "/conda"}
-	globs := defaultSitePackageGlobs(func(k string) string { return env[k] }, "/home/u")
+	globs := defaultSitePackageGlobs(func(k string) string { return env[k] }, "/home/u", "/work/repo/models/backend")
 	joined := strings.Join(globs, "\n")
 	for _, want := range []string{"/venv/lib/python3*/site-packages", "/conda/lib/python3*/site-packages",
 		"/home/u/.local/lib/python3*/site-packages", "/usr/lib/python3/dist-packages",
-		"/usr/local/lib/python3*/dist-packages"} {
+		"/usr/local/lib/python3*/dist-packages", "/home/u/.venv/lib/python3*/site-packages",
+		"/work/repo/models/backend/.venv/lib/python3*/site-packages", "/work/repo/.venv/lib/python3*/site-packages",
+		"/work/.venv/lib/python3*/site-packages", "/.venv/lib/python3*/site-packages"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("site-packages globs lack %q:\n%s", want, joined)
 		}

@@ -8,17 +8,57 @@
 //
 //  1. If GOMLX_BACKEND is set (and not empty), it is honoured, with one adjustment: if it names SimpleGo ("go"
 //     or "go:...") without a "parallelism=" option, ",parallelism=-1" is added (see "SimpleGo and
-//     parallelism" below). Set e.g. GOMLX_BACKEND=go:parallelism=4 to override. There is no fallback: if the
-//     backend it names cannot be created, [New] returns the error.
-//  2. Otherwise, if a CUDA PJRT plugin is found, the XLA backend is used with the plugin's absolute path
-//     ("xla:/abs/path/to/plugin.so"). Plugins are searched, in this order, in the directories of
-//     PJRT_PLUGIN_LIBRARY_PATH (":"-separated), in go-xla's install directories (/usr/local/lib/go-xla and
-//     $HOME/.local/lib/go-xla), and in the jax_plugins/xla_cuda13 and jax_plugins/xla_cuda12 directories of
-//     the Python packages jax-cuda13-pjrt / jax-cuda12-pjrt, found by globbing the usual site-packages
-//     locations (system, user, $VIRTUAL_ENV, $CONDA_PREFIX) and, if python3 is on the PATH, by asking it (with
-//     a short timeout). If creating that backend fails (typically: no GPU), [New] falls back to SimpleGo and
-//     the [Choice.Reason] says why.
-//  3. Otherwise SimpleGo with "go:parallelism=-1".
+//     parallelism" below). Set e.g. GOMLX_BACKEND=go:parallelism=4 to override, GOMLX_BACKEND=go to force
+//     SimpleGo, or GOMLX_BACKEND=xla:/abs/path/to/plugin.so for a given PJRT plugin. There is no fallback:
+//     if the backend it names cannot be created, [New] returns the error.
+//  2. Otherwise PJRT plugins are searched, first a CUDA one, then an XLA CPU one. Each search looks, in
+//     this order, in the directories of PJRT_PLUGIN_LIBRARY_PATH (":"-separated), in go-xla's install
+//     directories (/usr/local/lib/go-xla and $HOME/.local/lib/go-xla), and in Python packages' site-packages
+//     directories: $VIRTUAL_ENV, $CONDA_PREFIX, a ".venv" in the working directory or any of its parents,
+//     nearer first (so `go test ./...`, which runs each package's tests in its directory, finds the
+//     repository root's .venv), the user's (~/.local, ~/.venv, ~/venv, pyenv, conda) and the system's,
+//     and finally those python3 names when asked (if it is on the PATH; with a short timeout). CUDA
+//     plugins are files named pjrt_c_api_cuda*_plugin.so, pjrt[-_]plugin[-_]cuda*.so or xla_cuda*_plugin.so
+//     in the plugin directories, and jax_plugins/xla_cuda13 or jax_plugins/xla_cuda12 (the packages
+//     jax-cuda13-pjrt and jax-cuda12-pjrt, CUDA 13 preferred) in site-packages. XLA CPU plugins are files
+//     named pjrt_c_api_cpu_plugin.so, pjrt[-_]plugin[-_]cpu.so, libpjrt_cpu.so or xla_cpu_pjrt.so in the
+//     plugin directories, and, in site-packages, those of the packages, in this order of preference
+//     (a preferred package wins wherever it is; directories decide between copies of one package):
+//     lammps-jax-pjrt-cpu (lammps_jax_pjrt_cpu/pjrt_c_api_cpu_plugin.so, the one docker/requirements.txt
+//     pins), xla-cpu-pjrt (xla_plugins/xla_cpu_pjrt/xla_cpu_pjrt.so) and fastatomstruct-xla-cpu
+//     (fastatomstruct_xla_cpu/libpjrt_cpu.so).
+//  3. The backends found are tried in order: the XLA backend on the CUDA plugin ("xla:/abs/path.so"), then
+//     on the XLA CPU plugin ("xla:/abs/path.so,shared_buffers": the option GoMLX turns on by itself for a
+//     plugin named "cpu", so that the plugin uses host tensors in place), then SimpleGo with
+//     "go:parallelism=-1". The first that can be created wins; for the XLA CPU plugin "created" includes
+//     compiling and running a tiny graph, so a plugin that loads but cannot run go-xla's programs is not
+//     chosen. Creating the CUDA backend typically fails on a machine without a GPU. After a failure
+//     [Choice.Reason] says what failed and what was used instead.
+//  4. With nothing found, SimpleGo with "go:parallelism=-1": `go test ./...` passes without any Python
+//     package, on pure Go.
+//
+// [NewSimpleGo] and [NewXLACPU] create one backend each, whatever GOMLX_BACKEND says, for tests that run
+// the same graph on both (package backendtest); [FindCPUPlugin] tells which XLA CPU plugin would be used.
+//
+// XLA CPU plugins tried with go-xla v0.1.4 (which speaks PJRT C API 0.83; a newer or slightly older
+// plugin works as long as go-xla only calls what both have):
+//
+//	PyPI package                    plugin file (PJRT C API)          result
+//	lammps-jax-pjrt-cpu==0.11.2     pjrt_c_api_cpu_plugin.so (0.115)  works (pinned; needs jax, jaxlib)
+//	xla-cpu-pjrt==0.0.1             xla_cpu_pjrt.so (0.81)            works (no dependencies)
+//	fastatomstruct-xla-cpu==2026.6.23  libpjrt_cpu.so (0.106)         works (no dependencies)
+//	cyxla-pjrt-cpu                  -                                 not on PyPI ("no matching distribution")
+//
+// # XLA-CPU in practice
+//
+// XLA compiles every graph, and every new input shape of a graph, before its first run: about 4 to 5
+// CPU-seconds for a training step of the tiny cross-encoder and 10 s for MiniLM-L6's (2 shared
+// cores), where SimpleGo starts at once. A training or scoring loop that pads each batch to its own
+// length (models.PairInputs pads to a multiple of 8) compiles once per distinct length. In exchange a
+// step runs 10 to 20 times faster than on SimpleGo (`mimicry bench`), so XLA-CPU wins whenever a
+// graph runs more than a few times; short tests that build many graphs run slower than on SimpleGo:
+// `go test ./...` took 695 CPU-seconds on XLA-CPU against 173 on SimpleGo, package distill 256
+// against 75. Set GOMLX_BACKEND=go to force SimpleGo.
 //
 // Nothing here ever downloads anything: GoMLX's XLA backend would otherwise auto-install PJRT plugins from
 // the network. This package disables that (xla.EnableAutoInstall(false)) when it is initialised and again
@@ -53,8 +93,11 @@
 // ReduceSum: it materialises an O(B·L·Hin·Hout) tensor and is about an order of magnitude slower than
 // needed on SimpleGo for a BERT training step. [RegisterDotGeneralGradient] (called when this package is
 // initialised, and by [New]) replaces both gradients in graph.VJPRegistration with ones built from DotGeneral (and, where
-// needed, Transpose) ops, as later GoMLX versions do. [UseStockDotGeneralGradient] restores GoMLX's
-// originals. Both mutate a global map: call them before building graphs, not while other goroutines
+// needed, Transpose) ops, as later GoMLX versions do. It matters as much on XLA-CPU: XLA does not turn
+// the broadcast-multiply-reduce back into a matmul, and one training step of the tiny cross-encoder
+// (batch 16 × 128 tokens, BenchmarkCrossEncoderTrainStep in models) took 27.0 s with the stock gradient
+// against 0.48 s with this one on lammps-jax-pjrt-cpu (12.6 s against 0.42 s on xla-cpu-pjrt; 2 shared
+// cores), so it is kept for every backend. [UseStockDotGeneralGradient] restores GoMLX's originals. Both mutate a global map: call them before building graphs, not while other goroutines
 // compute gradients.
 //
 // # Ops SimpleGo lacks (GoMLX v0.26)

@@ -14,51 +14,101 @@ import (
 // pythonTimeout bounds the time spent asking python3 for its site-packages directories.
 const pythonTimeout = 3 * time.Second
 
-// jaxCUDAPlugins are the plugin files of the jax-cuda13-pjrt and jax-cuda12-pjrt Python packages, relative
-// to a site-packages directory, in order of preference.
-var jaxCUDAPlugins = []string{
-	filepath.Join("jax_plugins", "xla_cuda13", "xla_cuda_plugin.so"),
-	filepath.Join("jax_plugins", "xla_cuda12", "xla_cuda_plugin.so"),
+// pluginKind says which device a PJRT plugin drives.
+type pluginKind int
+
+const (
+	kindCUDA pluginKind = iota
+	kindCPU
+)
+
+// String names the kind as the reasons of a Choice do.
+func (k pluginKind) String() string {
+	if k == kindCPU {
+		return "XLA CPU"
+	}
+	return "CUDA"
 }
 
-// cudaPluginFileRE matches the file names of CUDA PJRT plugins in a plugin directory: go-xla's
-// "pjrt_c_api_cuda_plugin.so" (and "pjrt_c_api_cuda12_plugin.so"-like variants), "pjrt[-_]plugin[-_]cuda*.so",
-// and Jax's "xla_cuda_plugin.so".
-var cudaPluginFileRE = regexp.MustCompile(`^(pjrt_c_api_cuda[0-9a-z_]*_plugin|pjrt[-_]plugin[-_]cuda[0-9a-z_.-]*|xla_cuda[0-9]*_plugin)\.so$`)
+// pyPlugin is a PJRT plugin shipped in a Python package.
+type pyPlugin struct {
+	// rel is the plugin file relative to a site-packages directory.
+	rel string
+	// pkg is the name of the Python package (on PyPI) that installs it.
+	pkg string
+}
 
-// searcher finds CUDA PJRT plugins. Its fields are the outside world, replaced in tests.
+// pyPlugins are the PJRT plugins of Python packages, by kind, in order of preference.
+var pyPlugins = map[pluginKind][]pyPlugin{
+	kindCUDA: {
+		{filepath.Join("jax_plugins", "xla_cuda13", "xla_cuda_plugin.so"), "jax-cuda13-pjrt"},
+		{filepath.Join("jax_plugins", "xla_cuda12", "xla_cuda_plugin.so"), "jax-cuda12-pjrt"},
+	},
+	kindCPU: {
+		{filepath.Join("lammps_jax_pjrt_cpu", "pjrt_c_api_cpu_plugin.so"), "lammps-jax-pjrt-cpu"},
+		{filepath.Join("xla_plugins", "xla_cpu_pjrt", "xla_cpu_pjrt.so"), "xla-cpu-pjrt"},
+		{filepath.Join("fastatomstruct_xla_cpu", "libpjrt_cpu.so"), "fastatomstruct-xla-cpu"},
+	},
+}
+
+// pluginFileRE matches, by kind, the file names of PJRT plugins in a plugin directory.
+//
+// CUDA: go-xla's "pjrt_c_api_cuda_plugin.so" (and "pjrt_c_api_cuda12_plugin.so"-like variants),
+// "pjrt[-_]plugin[-_]cuda*.so", and Jax's "xla_cuda_plugin.so". CPU: go-xla's "pjrt_c_api_cpu_plugin.so",
+// "pjrt[-_]plugin[-_]cpu.so", and the names the Python packages use, "libpjrt_cpu.so" and "xla_cpu_pjrt.so".
+var pluginFileRE = map[pluginKind]*regexp.Regexp{
+	kindCUDA: regexp.MustCompile(`^(pjrt_c_api_cuda[0-9a-z_]*_plugin|pjrt[-_]plugin[-_]cuda[0-9a-z_.-]*|xla_cuda[0-9]*_plugin)\.so$`),
+	kindCPU:  regexp.MustCompile(`^(pjrt_c_api_cpu_plugin|pjrt[-_]plugin[-_]cpu|libpjrt_cpu|xla_cpu_pjrt)\.so$`),
+}
+
+// searcher finds PJRT plugins. Its fields are the outside world, replaced in tests.
 type searcher struct {
 	// getenv reads an environment variable.
 	getenv func(string) string
 	// home is the user's home directory ("" if unknown).
 	home string
-	// sitePackageGlobs are glob patterns of site-packages directories to look into.
+	// sitePackageGlobs are glob patterns of site-packages directories to look into, in order of preference.
 	sitePackageGlobs []string
 	// askPython returns site-packages directories reported by python3 (nil if not available).
 	askPython func() []string
 }
 
-// newSearcher returns a searcher looking at the real environment and file system.
+// newSearcher returns a searcher looking at the real environment and file system, from the current
+// working directory.
 func newSearcher() *searcher {
 	home, _ := os.UserHomeDir()
+	cwd, _ := os.Getwd()
 	s := &searcher{getenv: os.Getenv, home: home, askPython: pythonSitePackages}
-	s.sitePackageGlobs = defaultSitePackageGlobs(s.getenv, home)
+	s.sitePackageGlobs = defaultSitePackageGlobs(s.getenv, home, cwd)
 	return s
 }
 
-// defaultSitePackageGlobs lists the usual places of Python site-packages directories.
-func defaultSitePackageGlobs(getenv func(string) string, home string) []string {
+// venvSitePackages is the glob of a virtual environment's site-packages directory, relative to it.
+var venvSitePackages = filepath.Join("lib", "python3*", "site-packages")
+
+// defaultSitePackageGlobs lists the usual places of Python site-packages directories: $VIRTUAL_ENV,
+// $CONDA_PREFIX, a ".venv" in cwd or any directory above it (nearest first: the repository root's
+// .venv when run from a package directory, as `go test` does), the user's, then the system's.
+func defaultSitePackageGlobs(getenv func(string) string, home, cwd string) []string {
 	var globs []string
 	for _, prefix := range []string{getenv("VIRTUAL_ENV"), getenv("CONDA_PREFIX")} {
 		if prefix != "" {
-			globs = append(globs, filepath.Join(prefix, "lib", "python3*", "site-packages"))
+			globs = append(globs, filepath.Join(prefix, venvSitePackages))
+		}
+	}
+	if cwd != "" && filepath.IsAbs(cwd) {
+		for dir := filepath.Clean(cwd); ; dir = filepath.Dir(dir) {
+			globs = append(globs, filepath.Join(dir, ".venv", venvSitePackages))
+			if filepath.Dir(dir) == dir {
+				break
+			}
 		}
 	}
 	if home != "" {
 		globs = append(globs,
 			filepath.Join(home, ".local", "lib", "python3*", "site-packages"),
-			filepath.Join(home, ".venv", "lib", "python3*", "site-packages"),
-			filepath.Join(home, "venv", "lib", "python3*", "site-packages"),
+			filepath.Join(home, ".venv", venvSitePackages),
+			filepath.Join(home, "venv", venvSitePackages),
 			filepath.Join(home, ".pyenv", "versions", "*", "lib", "python3*", "site-packages"),
 			filepath.Join(home, "miniconda3", "lib", "python3*", "site-packages"),
 			filepath.Join(home, "anaconda3", "lib", "python3*", "site-packages"),
@@ -120,14 +170,14 @@ func (s *searcher) pluginSearchDirs() (envDirs, installDirs []string) {
 	return envDirs, installDirs
 }
 
-// findInDir returns the first CUDA PJRT plugin file (sorted by name) in dir, or "".
-func findInDir(dir string) string {
+// findInDir returns the first PJRT plugin file of the kind (sorted by name) in dir, or "".
+func findInDir(dir string, kind pluginKind) string {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return ""
 	}
 	for _, e := range entries { // os.ReadDir sorts by name.
-		if cudaPluginFileRE.MatchString(e.Name()) && isRegularFile(filepath.Join(dir, e.Name())) {
+		if pluginFileRE[kind].MatchString(e.Name()) && isRegularFile(filepath.Join(dir, e.Name())) {
 			return filepath.Join(dir, e.Name())
 		}
 	}
@@ -142,34 +192,39 @@ func isRegularFile(path string) bool {
 
 // findCUDAPlugin returns the absolute path of the first CUDA PJRT plugin found and where it was found, or
 // ("", "") if there is none.
-func (s *searcher) findCUDAPlugin() (path, where string) {
+func (s *searcher) findCUDAPlugin() (path, where string) { return s.findPlugin(kindCUDA) }
+
+// findCPUPlugin returns the absolute path of the first XLA CPU PJRT plugin found and where it was found,
+// or ("", "") if there is none.
+func (s *searcher) findCPUPlugin() (path, where string) { return s.findPlugin(kindCPU) }
+
+// findPlugin returns the absolute path of the first PJRT plugin of the kind found and where it was
+// found, or ("", ""): in $PJRT_PLUGIN_LIBRARY_PATH's directories, go-xla's install directories, the
+// site-packages directories of sitePackageGlobs, then those python3 names.
+func (s *searcher) findPlugin(kind pluginKind) (path, where string) {
 	envDirs, installDirs := s.pluginSearchDirs()
 	for _, d := range envDirs {
-		if p := findInDir(d); p != "" {
+		if p := findInDir(d, kind); p != "" {
 			return absPath(p), "$" + PluginPathEnvVar
 		}
 	}
 	for _, d := range installDirs {
-		if p := findInDir(d); p != "" {
+		if p := findInDir(d, kind); p != "" {
 			return absPath(p), "go-xla's install directory " + d
 		}
 	}
 	seen := map[string]bool{}
 	var siteDirs []string
-	add := func(d string) {
-		d = filepath.Clean(d)
-		if !seen[d] {
-			seen[d] = true
-			siteDirs = append(siteDirs, d)
-		}
-	}
 	for _, pattern := range s.sitePackageGlobs {
 		matches, _ := filepath.Glob(pattern)
 		for _, m := range matches {
-			add(m)
+			if m = filepath.Clean(m); !seen[m] {
+				seen[m] = true
+				siteDirs = append(siteDirs, m)
+			}
 		}
 	}
-	if p, where := searchSitePackages(siteDirs); p != "" {
+	if p, where := searchSitePackages(siteDirs, kind); p != "" {
 		return p, where
 	}
 	if s.askPython != nil {
@@ -179,25 +234,21 @@ func (s *searcher) findCUDAPlugin() (path, where string) {
 				pyDirs = append(pyDirs, d)
 			}
 		}
-		if p, where := searchSitePackages(pyDirs); p != "" {
+		if p, where := searchSitePackages(pyDirs, kind); p != "" {
 			return p, where
 		}
 	}
 	return "", ""
 }
 
-// searchSitePackages looks for the jax CUDA plugins in the given site-packages directories, preferring
-// CUDA 13 over CUDA 12 across all directories.
-func searchSitePackages(dirs []string) (path, where string) {
-	for _, rel := range jaxCUDAPlugins {
+// searchSitePackages looks for the Python packages' plugins of the kind in the given site-packages
+// directories, preferring the packages in pyPlugins' order across all directories (CUDA 13 over CUDA 12
+// wherever each is).
+func searchSitePackages(dirs []string, kind pluginKind) (path, where string) {
+	for _, pp := range pyPlugins[kind] {
 		for _, d := range dirs {
-			p := filepath.Join(d, rel)
-			if isRegularFile(p) {
-				pkg := "jax-cuda12-pjrt"
-				if strings.Contains(rel, "cuda13") {
-					pkg = "jax-cuda13-pjrt"
-				}
-				return absPath(p), "Python package " + pkg + " in " + d
+			if p := filepath.Join(d, pp.rel); isRegularFile(p) {
+				return absPath(p), "Python package " + pp.pkg + " in " + d
 			}
 		}
 	}
@@ -212,9 +263,20 @@ func absPath(p string) string {
 	return p
 }
 
-// choose applies the selection rules of the package documentation. fromEnv tells whether the choice
-// comes from GOMLX_BACKEND.
-func (s *searcher) choose() (c Choice, fromEnv bool) {
+// searchedWhere says where plugins are searched, for the reasons of a Choice.
+const searchedWhere = "searched $" + PluginPathEnvVar + ", go-xla's install directories and the Python packages " +
+	"jax-cuda13/12-pjrt, lammps-jax-pjrt-cpu, xla-cpu-pjrt and fastatomstruct-xla-cpu in $VIRTUAL_ENV, " +
+	"$CONDA_PREFIX, .venv here or in a parent directory, ~/.venv, and the user's and system site-packages"
+
+// xlaCPUConfig is the backend configuration of an XLA CPU plugin: the plugin by absolute path, with
+// GoMLX's shared buffers (host tensors used in place by the plugin, as GoMLX does for a plugin named
+// "cpu").
+func xlaCPUConfig(plugin string) string { return "xla:" + plugin + ",shared_buffers" }
+
+// plan applies the selection rules of the package documentation: the configurations to try, in order
+// (every one but the last is an XLA configuration that may fail to be created). fromEnv tells whether
+// the (single) choice comes from GOMLX_BACKEND.
+func (s *searcher) plan() (choices []Choice, fromEnv bool) {
 	if env := strings.TrimSpace(s.getenv(ConfigEnvVar)); env != "" {
 		config, changed := normalizeEnvConfig(env)
 		reason := fmt.Sprintf("$%s=%q", ConfigEnvVar, env)
@@ -222,18 +284,44 @@ func (s *searcher) choose() (c Choice, fromEnv bool) {
 			reason += "; added " + simpleGoParallelismOption +
 				" (SimpleGo's default worker pool can deadlock running several matmuls at once)"
 		}
-		return Choice{Config: config, Reason: reason}, true
+		return []Choice{{Config: config, Reason: reason}}, true
 	}
-	plugin, where := s.findCUDAPlugin()
-	if plugin == "" {
-		return Choice{Config: SimpleGoConfig, Reason: fmt.Sprintf("$%s not set and no CUDA PJRT plugin found "+
-			"(searched $%s, go-xla's install directories and jax-cuda13/12-pjrt Python packages)",
-			ConfigEnvVar, PluginPathEnvVar)}, false
-	}
+	cuda, cudaWhere := s.findCUDAPlugin()
+	cpu, cpuWhere := s.findCPUPlugin()
 	if !xlaCompiled {
-		return Choice{Config: SimpleGoConfig, Reason: fmt.Sprintf("$%s not set; CUDA PJRT plugin %s found (%s), "+
-			"but this binary was built without the XLA backend", ConfigEnvVar, plugin, where)}, false
+		var found []string
+		if cuda != "" {
+			found = append(found, fmt.Sprintf("CUDA PJRT plugin %s found (%s)", cuda, cudaWhere))
+		}
+		if cpu != "" {
+			found = append(found, fmt.Sprintf("XLA CPU PJRT plugin %s found (%s)", cpu, cpuWhere))
+		}
+		if len(found) > 0 {
+			return []Choice{{Config: SimpleGoConfig, Reason: fmt.Sprintf("$%s not set; %s, but this binary was "+
+				"built without the XLA backend", ConfigEnvVar, strings.Join(found, "; "))}}, false
+		}
 	}
-	return Choice{Config: "xla:" + plugin, Reason: fmt.Sprintf("$%s not set; CUDA PJRT plugin found (%s)",
-		ConfigEnvVar, where)}, false
+	if cuda != "" {
+		choices = append(choices, Choice{Config: "xla:" + cuda, Plugin: cuda,
+			Reason: fmt.Sprintf("$%s not set; CUDA PJRT plugin found (%s)", ConfigEnvVar, cudaWhere)})
+	}
+	if cpu != "" {
+		reason := fmt.Sprintf("$%s not set; no CUDA PJRT plugin found; XLA CPU PJRT plugin found (%s)", ConfigEnvVar, cpuWhere)
+		if cuda != "" {
+			reason = fmt.Sprintf("XLA-CPU, whose PJRT plugin was found (%s)", cpuWhere)
+		}
+		choices = append(choices, Choice{Config: xlaCPUConfig(cpu), Plugin: cpu, Reason: reason, probe: true})
+	}
+	simple := Choice{Config: SimpleGoConfig, Reason: fmt.Sprintf("$%s not set and no CUDA or XLA CPU PJRT plugin "+
+		"found (%s)", ConfigEnvVar, searchedWhere)}
+	if len(choices) > 0 {
+		simple.Reason = "SimpleGo with " + simpleGoParallelismOption
+	}
+	return append(choices, simple), false
+}
+
+// choose returns the first configuration of plan: the one [New] tries first.
+func (s *searcher) choose() (c Choice, fromEnv bool) {
+	choices, fromEnv := s.plan()
+	return choices[0], fromEnv
 }
