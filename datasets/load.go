@@ -37,7 +37,8 @@ var LoadSpecs = []string{
 //	smart:<dir>             LoadSMART(dir): Cranfield, CACM, CISI, MEDLINE, ADI, NPL or TIME files in dir
 //	smart:<d>,<q>,<r>       LoadSMARTFiles of the documents, queries and relevance files named (dotted
 //	                        layout and detected relevance format, unless <d> has a known name)
-//	beir:<dir>[:<split>]    LoadBEIR(dir, split), split defaulting to "test"
+//	beir:<dir>[:<split>]    LoadBEIR(dir, split), split defaulting to "test"; split "train-dev" is
+//	                        LoadBEIR(dir, "train") turned into DevSplit(DevSplitFraction, DevSplitSeed)
 //	msmarco:<dir>           LoadMSMARCO(dir)
 //
 // In "beir:<dir>:<split>" the split is the text after the last colon when that text holds no path
@@ -71,6 +72,13 @@ func Load(spec string) (*Collection, error) {
 			if split == "" {
 				return nil, fmt.Errorf("datasets: spec %q: empty split after the last colon", spec)
 			}
+		}
+		if split == TrainDevSplit {
+			c, err := LoadBEIR(dir, "train")
+			if err != nil {
+				return nil, err
+			}
+			return c.DevSplit(DevSplitFraction, DevSplitSeed)
 		}
 		return LoadBEIR(dir, split)
 	case "msmarco":

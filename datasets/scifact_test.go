@@ -71,3 +71,36 @@ func TestSciFactMetadataNeverReachesAModel(t *testing.T) {
 		t.Errorf("%d claims carry evidence metadata, the README says 693", withEvidence)
 	}
 }
+
+// TestSciFactTrainDev: "beir:DIR:train-dev" evaluates on a tenth of the training queries, trains
+// on the rest, and never loads a test query.
+func TestSciFactTrainDev(t *testing.T) {
+	dir := sharedSciFact(t)
+	c, err := Load("beir:" + dir + ":" + TrainDevSplit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	test, err := LoadBEIRQrels(filepath.Join(dir, "qrels", "test.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Queries) != 81 || len(c.TrainQueries) != 728 {
+		t.Fatalf("%d dev and %d training queries, want 81 and 728", len(c.Queries), len(c.TrainQueries))
+	}
+	for _, qs := range [][]Query{c.Queries, c.TrainQueries} {
+		for _, q := range qs {
+			if _, ok := test[q.ID]; ok {
+				t.Fatalf("test query %s is in the train-dev collection", q.ID)
+			}
+		}
+	}
+	for _, q := range c.Queries {
+		if _, ok := c.TrainQrels[q.ID]; ok {
+			t.Fatalf("dev query %s is also a training query", q.ID)
+		}
+	}
+	again, _ := Load("beir:" + dir + ":" + TrainDevSplit)
+	if again.Queries[0].ID != c.Queries[0].ID || c.Name != "scifact:train-dev" {
+		t.Errorf("the split is not stable, or the name %q is not scifact:train-dev", c.Name)
+	}
+}

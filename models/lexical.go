@@ -34,6 +34,19 @@ const DefaultLexicalThreshold = 3.5
 // collection, full-corpus nDCG@10 0.34 instead of 0.007); training learns the weights and the
 // expansions. The model must be materialised on backend (it is, if not yet).
 func LexicalInit(m *Model, backend backends.Backend, threshold float64) error {
+	return lexicalInit(m, backend, threshold, true)
+}
+
+// LexicalHeadInit is LexicalInit's MLM head alone, for a SPLADE student whose body is a pretrained
+// checkpoint without a trained MLM head (a sentence-transformers model, say): the transform is the
+// identity and the decoder bias −threshold·σ, so that each token starts by activating the
+// vocabulary entries its final state is closest to, and few others; the body is left as it is.
+func LexicalHeadInit(m *Model, backend backends.Backend, threshold float64) error {
+	return lexicalInit(m, backend, threshold, false)
+}
+
+// lexicalInit is LexicalInit, with the body's residual branches set to the identity or not.
+func lexicalInit(m *Model, backend backends.Backend, threshold float64, body bool) error {
 	if m.Kind != KindSPLADE {
 		return fmt.Errorf("lexical initialisation is for SPLADE models, not %s", m.Kind)
 	}
@@ -96,6 +109,9 @@ func LexicalInit(m *Model, backend backends.Backend, threshold float64) error {
 		SpladeTermBias:                         filled(v, func(int) float64 { return -threshold * sigma }, v),
 	}
 	for l := range cfg.NumHiddenLayers {
+		if !body {
+			break
+		}
 		set[fmt.Sprintf("bert.encoder.layer.%d.attention.output.dense.weight", l)] = filled(h*h, zero, h, h)
 		set[fmt.Sprintf("bert.encoder.layer.%d.output.dense.weight", l)] = filled(h*inter, zero, h, inter)
 	}

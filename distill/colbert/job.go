@@ -60,6 +60,9 @@ type Job struct {
 	// its exported config.json records the weight (models.Config.BM25Weight). Distilling a residual
 	// teacher with the teacher's own weight leaves MaxSim to learn the teacher network's margins.
 	BM25Weight float64
+	// ZeroShot skips training: the job indexes and evaluates the student as it starts (Init with a
+	// fresh projection, or a fresh model), the row that shows what distillation adds.
+	ZeroShot bool
 }
 
 // Report is colbert.json: the student's training and its effectiveness against BM25.
@@ -173,9 +176,11 @@ func (j *Job) Run() (*Encoder, *Report, error) {
 	}
 	texts := score.Texts(col.Docs)
 	start := time.Now()
-	res, err := Train(key, negatives.TrainingPositives(col), negatives.TrainingQueries(col), texts, opts)
-	if err != nil {
-		return nil, nil, err
+	res := &train.Result{}
+	if !j.ZeroShot {
+		if res, err = Train(key, negatives.TrainingPositives(col), negatives.TrainingQueries(col), texts, opts); err != nil {
+			return nil, nil, err
+		}
 	}
 	rep := &Report{
 		Dataset: col.Name, Queries: len(col.Queries), Docs: len(col.Docs), KeyPairs: len(key), DroppedPairs: len(j.Key) - len(key),

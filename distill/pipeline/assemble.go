@@ -69,10 +69,7 @@ func (r *Runner) assemble(ts TrainingSetStage, teach TeacherStage, key AnswerKey
 	}
 	for _, name := range []string{StageSpladeDense, StageSplade} {
 		st := splades[name]
-		m := maps.Clone(st.Report.Measures)
-		m["avg_doc_active"], m["avg_query_active"], m["flops"] = st.Report.AvgDocActive, st.Report.AvgQueryActive, st.Report.FLOPS
-		m["query_ms"] = st.Report.QueryMs
-		rep.Systems[name] = m
+		rep.Systems[name] = spladeMeasures(st.Report)
 		if err := r.curve(rep, name, name); err != nil {
 			return nil, err
 		}
@@ -153,4 +150,12 @@ func (r *Runner) Curve(stage string) ([]report.CurvePoint, error) {
 		out = append(out, report.CurvePoint{Step: rec.Step, Loss: rec.Loss, Active: rec.Parts[splade.PartDocActive]})
 	}
 	return out, nil
+}
+
+// spladeMeasures are a SPLADE student's report row: its measures, active terms, FLOPS and latency.
+func spladeMeasures(s *splade.Report) map[string]float64 {
+	m := maps.Clone(s.Measures)
+	m["avg_doc_active"], m["avg_query_active"], m["flops"] = s.AvgDocActive, s.AvgQueryActive, s.FLOPS
+	m["query_ms"] = s.QueryMs
+	return m
 }

@@ -108,7 +108,7 @@ func (r *Runner) trainingSet() (*negatives.TrainingSet, error) {
 	if r.set != nil {
 		return r.set, nil
 	}
-	set, err := teacher.TrainingSet(r.col, 50, r.cfg.Scale.TeacherNegatives, r.cfg.Seed)
+	set, err := teacher.TrainingSet(r.col, 50, r.cfg.Scale.TeacherNegatives, r.cfg.Scale.DevFraction, r.cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -125,8 +125,12 @@ func (r *Runner) annotatedGroups(set *negatives.TrainingSet) []negatives.TrainGr
 	return groups
 }
 
-// modelConfig is the preset's configuration for the tokenizer's vocabulary and the scale's lengths.
+// modelConfig is the preset's configuration for the tokenizer's vocabulary and the scale's lengths
+// (nil for a run from a pretrained checkpoint, whose shape is its own).
 func (r *Runner) modelConfig(tk tokenizer.Tokenizer) (*models.Config, error) {
+	if r.cfg.Init != "" {
+		return nil, nil // the pretrained checkpoint's own shape
+	}
 	cfg, err := train.PresetConfig(r.cfg.Preset, r.cfg.Model, tk.VocabSize())
 	if err != nil {
 		return nil, err
@@ -157,7 +161,9 @@ func (r *Runner) Teacher() (*TeacherStage, error) {
 	teach := &TeacherStage{}
 	err := r.stage(StageTeacher, teach, func() error {
 		modelCfg := (*models.Config)(nil)
-		if cfg.Model != nil {
+		if cfg.Init != "" {
+			// A pretrained body: its own shape and tokenizer.
+		} else if cfg.Model != nil {
 			c := *cfg.Model
 			c.MaxPositionEmbeddings = sc.MaxLen
 			modelCfg = &c
@@ -169,7 +175,7 @@ func (r *Runner) Teacher() (*TeacherStage, error) {
 			c.MaxPositionEmbeddings = sc.MaxLen
 			modelCfg = c
 		}
-		if modelCfg != nil && cfg.Model == nil {
+		if modelCfg != nil && cfg.Model == nil && cfg.Init == "" {
 			if err := modelCfg.Resize(sc.TeacherHidden, 0); err != nil {
 				return err
 			}
@@ -179,13 +185,17 @@ func (r *Runner) Teacher() (*TeacherStage, error) {
 		}
 		job := &teacher.Job{
 			Setup: train.Setup{Collection: r.col, Backend: cfg.Backend, OutDir: r.dir(StageTeacher), Preset: cfg.Preset, Config: modelCfg,
-				Vocab: sc.Vocab, Seed: cfg.Seed},
-			RerankDepth:      sc.RerankDepth,
+				Init: cfg.Init, Vocab: sc.Vocab, Seed: cfg.Seed},
+			RerankDepth: sc.RerankDepth, DevFraction: sc.DevFraction,
 			MarkExactMatches: sc.TeacherMarks, MarkRareDF: teacher.DefaultMarkRareDF, BM25Residual: sc.TeacherResidual,
 			Train: teacher.Options{
-				Steps: sc.TeacherSteps, Negatives: sc.TeacherNegatives, MaxLen: sc.MaxLen, Quiet: cfg.Quiet, OnLog: cfg.OnLog,
+				Steps: sc.TeacherSteps, QueriesPerBatch: sc.TeacherQueries, Negatives: sc.TeacherNegatives, MaxLen: sc.MaxLen,
+				EvalEvery: sc.TeacherEvalEvery, Quiet: cfg.Quiet, OnLog: cfg.OnLog,
 				Optimizer: &train.Optimizer{LearningRate: sc.TeacherLR, WarmupSteps: sc.TeacherSteps / 10, WeightDecay: 0.01, ClipNorm: 1},
 			},
+		}
+		if sc.TeacherEvalEvery > 0 {
+			job.Train.SelectBy = "nDCG@10"
 		}
 		scorer, rep, err := job.Run()
 		if err != nil {
@@ -315,7 +325,32 @@ func (r *Runner) Report() (*report.Report, error) {
 			colberts[recipeStages[recipe]] = st
 		}
 	}
-	return r.assemble(*ts, *teach, *key, colberts, splades, sweep)
+	var bi *BiEncoderStage
+	if r.cfg.Init != "" {
+		if bi, err = r.BiEncoder(); err != nil {
+			return nil, err
+		}
+		if colberts[StageColBERTZeroShot], err = r.ColBERTZeroShot(); err != nil {
+			return nil, err
+		}
+		if splades[StageSpladeZeroShot], err = r.SpladeZeroShot(); err != nil {
+			return nil, err
+		}
+	}
+	rep, err := r.assemble(*ts, *teach, *key, colberts, splades, sweep)
+	if err != nil {
+		return nil, err
+	}
+	if bi != nil {
+		rep.Systems[report.SystemBiEncoder] = bi.Measures
+		zc := colberts[StageColBERTZeroShot].Report
+		rep.Systems[report.SystemColBERTZeroShot] = zc.ColBERTRerank
+		if len(zc.ColBERT) > 0 {
+			rep.Systems[report.SystemColBERTZeroShot+report.FullSearchSuffix] = zc.ColBERT
+		}
+		rep.Systems[report.SystemSpladeZeroShot] = spladeMeasures(splades[StageSpladeZeroShot].Report)
+	}
+	return rep, nil
 }
 
 // pairTokensPerStep estimates the real tokens of one teacher step from a sample of training pairs.
@@ -339,7 +374,7 @@ func (r *Runner) pairTokensPerStep(set *negatives.TrainingSet, tk tokenizer.Toke
 		total += n
 	}
 	perPair := float64(total) / float64(len(qs))
-	return perPair * float64(8*(1+r.cfg.Scale.TeacherNegatives))
+	return perPair * float64(train.OrDefault(r.cfg.Scale.TeacherQueries, 8)*(1+r.cfg.Scale.TeacherNegatives))
 }
 
 // sampleScores scores the pairs of up to n queries of the answer key held out of the student's

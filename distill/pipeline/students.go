@@ -85,7 +85,7 @@ func (r *Runner) colbert(name, recipe, loss string) (*ColBERTStage, error) {
 	err = r.stage(name, st, func() error {
 		job := &colbert.Job{
 			Setup: train.Setup{Collection: r.col, Backend: cfg.Backend, OutDir: r.dir(name), Preset: cfg.Preset, Config: studentCfg,
-				Tokenizer: tk, Seed: cfg.Seed},
+				Init: cfg.Init, Tokenizer: tk, Seed: cfg.Seed},
 			BM25Weight: residual, Key: answerKey, KeyMeta: keyMeta, RerankDepth: sc.RerankDepth, Recipe: recipe,
 			Train: colbert.Options{
 				Steps: sc.ColBERTSteps, QueriesPerBatch: sc.StudentQueries, Loss: loss, QueryLen: sc.QueryLen, DocLen: sc.DocLen, Quiet: cfg.Quiet, OnLog: cfg.OnLog,
@@ -111,6 +111,7 @@ func (r *Runner) colbert(name, recipe, loss string) (*ColBERTStage, error) {
 			// negatives, which no answer key written beforehand could have scored.
 			job.Train.RefreshEvery = max(sc.ColBERTSteps/2, 1)
 		}
+		job.ZeroShot = name == StageColBERTZeroShot
 		enc, rep, err := job.Run()
 		if err != nil {
 			return err
@@ -135,7 +136,7 @@ func (r *Runner) spladeJob(stage string, lambdaQ, lambdaD float64) (splade.Job, 
 	cfg, sc := r.cfg, r.cfg.Scale
 	return splade.Job{
 		Setup: train.Setup{Collection: r.col, Backend: cfg.Backend, OutDir: r.dir(stage), Tokenizer: tk,
-			Preset: cfg.Preset, Config: studentCfg, Seed: cfg.Seed},
+			Preset: cfg.Preset, Config: studentCfg, Init: cfg.Init, Seed: cfg.Seed},
 		Key: answerKey, LexicalInit: sc.SpladeLexicalInit,
 		Train: splade.Options{
 			Steps: sc.SpladeSteps, QueriesPerBatch: cmp.Or(sc.SpladeQueries, sc.StudentQueries), LambdaQ: lambdaQ, LambdaD: lambdaD, QueryMaxLen: sc.QueryLen, DocMaxLen: sc.DocLen,
@@ -154,10 +155,16 @@ func (r *Runner) Splade(dense bool) (*SpladeStage, error) {
 	if dense {
 		name, lq, ld = StageSpladeDense, 0, 0
 	}
+	return r.splade(name, lq, ld)
+}
+
+// splade runs (or recalls) a SPLADE stage.
+func (r *Runner) splade(name string, lq, ld float64) (*SpladeStage, error) {
 	job, err := r.spladeJob(name, lq, ld)
 	if err != nil {
 		return nil, err
 	}
+	job.ZeroShot = name == StageSpladeZeroShot
 	st := &SpladeStage{}
 	err = r.stage(name, st, func() error {
 		enc, rep, err := job.Run()

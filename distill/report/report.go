@@ -26,6 +26,11 @@ const (
 	SystemColBERTHardLabels = "colbert_hard_labels"
 	SystemSplade            = "splade"
 	SystemSpladeLambda0     = "splade_lambda0"
+	// The zero-shot rows of a run from a pretrained checkpoint: the checkpoint as a dense
+	// bi-encoder, and each student as it starts, before distillation.
+	SystemBiEncoder       = "biencoder_zero_shot"
+	SystemColBERTZeroShot = "colbert_zero_shot"
+	SystemSpladeZeroShot  = "splade_zero_shot"
 	// The frontier recipes (pipeline --frontier), each a ColBERT student reranking like SystemColBERT.
 	SystemColBERTKL          = "colbert_kl"
 	SystemColBERTFixedMargin = "colbert_fixed_margin"

@@ -39,7 +39,8 @@ type Job struct {
 	// every token activates its own vocabulary entry, with the decoder bias at −LexicalThreshold
 	// [models.DefaultLexicalThreshold]. Without it, a random MLM head's vectors are dense noise.
 	// Such a student learns its decoder bias DefaultTermBiasLR times faster than the rest, unless
-	// Train.Optimizer's LRMultipliers names models.SpladeTermBias itself.
+	// Train.Optimizer's LRMultipliers names models.SpladeTermBias itself. With Init, LexicalInit
+	// starts only the MLM head so (models.LexicalHeadInit): for checkpoints without a trained head.
 	LexicalInit      bool
 	LexicalThreshold float64
 	// Train configures the distillation; its Model, Tokenizer, Backend, Seed and OutDir are filled in.
@@ -50,6 +51,10 @@ type Job struct {
 	Search SearchOptions
 	// Depth is the number of documents retrieved per query [1000].
 	Depth int
+	// ZeroShot skips training: the job indexes and evaluates the student as it starts (Init with a
+	// fresh MLM transform and bias, or the bag-of-words start), the row that shows what
+	// distillation adds.
+	ZeroShot bool
 }
 
 // Report is splade.json: the student's effectiveness and efficiency on the collection's
@@ -115,11 +120,16 @@ func (j *Job) Run() (*Encoder, *Report, error) {
 		return nil, nil, err
 	}
 	opts := j.Train
-	if j.LexicalInit && j.Init == "" {
-		if err := models.LexicalInit(m, j.Backend, cmp.Or(j.LexicalThreshold, models.DefaultLexicalThreshold)); err != nil {
+	switch threshold := cmp.Or(j.LexicalThreshold, models.DefaultLexicalThreshold); {
+	case j.LexicalInit && j.Init == "":
+		if err := models.LexicalInit(m, j.Backend, threshold); err != nil {
 			return nil, nil, err
 		}
 		opts = withTermBiasLR(opts)
+	case j.LexicalInit:
+		if err := models.LexicalHeadInit(m, j.Backend, threshold); err != nil {
+			return nil, nil, err
+		}
 	}
 	if j.MLMSteps > 0 && j.Init == "" {
 		if err := j.mlmWarmup(m, tk); err != nil {
@@ -129,7 +139,11 @@ func (j *Job) Run() (*Encoder, *Report, error) {
 	opts.Model, opts.Tokenizer, opts.Backend, opts.Seed, opts.OutDir = m, tk, j.Backend, j.Seed, j.OutDir
 	texts := score.Texts(col.Docs)
 	start := time.Now()
-	res, trainErr := Train(j.Key, negatives.TrainingQueries(col), texts, opts)
+	var res *train.Result
+	var trainErr error
+	if !j.ZeroShot {
+		res, trainErr = Train(j.Key, negatives.TrainingQueries(col), texts, opts)
+	}
 	var sparsity *SparsityError
 	if trainErr != nil && !(errors.As(trainErr, &sparsity) && opts.Guard.Off) {
 		return nil, nil, trainErr

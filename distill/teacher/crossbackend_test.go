@@ -13,7 +13,7 @@ import (
 // negatives) end with the same loss and weights on SimpleGo and XLA-CPU.
 func TestCrossBackendTeacherTraining(t *testing.T) {
 	s, f := fixture.Synthetic(t), fixture.ColBERTKey(t)
-	set, err := TrainingSet(s.C, 20, 3, 1)
+	set, err := TrainingSet(s.C, 20, 3, 0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/mimicry-ir/mimicry/datasets/bm25"
+	"github.com/mimicry-ir/mimicry/distill/progress"
 	"github.com/mimicry-ir/mimicry/distill/score"
 	"github.com/mimicry-ir/mimicry/distill/train"
 	"github.com/mimicry-ir/mimicry/models"
@@ -34,6 +35,9 @@ type CrossEncoder struct {
 	NoBucketing bool
 	// Label names the scorer (default "cross-encoder").
 	Label string
+	// Progress shows a progress bar when a Score call has more than progressMinPairs pairs
+	// (reranking a test set); annotation has its own.
+	Progress bool
 	// BM25 is the index of the collection being ranked, which a residual model
 	// (models.Config.BM25Weight > 0: its score adds that weight times the pair's BM25 score) and a
 	// model that marks rare matches (models.Config.MarkRareDF > 0) need; see UseCollection. Other
@@ -92,6 +96,11 @@ func (c *CrossEncoder) Score(queries, passages []string) ([]float64, error) {
 	}
 	out := make([]float64, len(queries))
 	bs := train.OrDefault(c.BatchSize, score.DefaultBatchSize)
+	bar := progress.Quiet(len(order))
+	if c.Progress && len(order) > progressMinPairs {
+		bar = progress.New(len(order), c.Name()+" scoring", "pairs")
+	}
+	defer bar.Finish()
 	for start := 0; start < len(order); start += bs {
 		idx := order[start:min(start+bs, len(order))]
 		qs, ps := make([]string, len(idx)), make([]string, len(idx))
@@ -110,6 +119,7 @@ func (c *CrossEncoder) Score(queries, passages []string) ([]float64, error) {
 		for j, i := range idx {
 			out[i] = scores[j]
 		}
+		bar.Add(len(idx), "")
 	}
 	if w := c.Model.Config.BM25Weight; w > 0 {
 		if err := addBM25(c.BM25, w, raw, rawPassages, out); err != nil {
@@ -141,3 +151,6 @@ func floats(t *tensors.Tensor) []float64 {
 	}
 	return tensors.MustCopyFlatData[float64](t)
 }
+
+// progressMinPairs is the number of pairs above which a Score call with Progress shows a bar.
+const progressMinPairs = 2000

@@ -37,6 +37,8 @@ type Job struct {
 	BM25Residual bool
 	// Depth is the BM25 depth from which hard negatives are mined [50].
 	Depth int
+	// DevFraction of the training queries are held out as dev groups [DefaultDevFraction].
+	DevFraction float64
 	// Train configures the fine-tuning; its Model, Tokenizer and Backend are filled in by Run.
 	Train Options
 	// RerankDepth is the number of BM25 candidates the final evaluation reranks [100].
@@ -76,22 +78,28 @@ type Report struct {
 	TrainSecs float64 `json:"train_s"`
 }
 
+// DefaultDevFraction is the fraction of the training queries held out as dev groups [TrainingSet].
+const DefaultDevFraction = 0.05
+
 // TrainingSet builds the teacher's training groups from a collection: each training query (or
 // weak-supervision pseudo-query) with its positives and hard negatives mined from BM25's top depth
-// [50] — at least 16 of them, and twice the n [7] a training step uses — with 5% of the groups held
-// out as dev groups.
-func TrainingSet(col *datasets.Collection, depth, n int, seed int64) (*negatives.TrainingSet, error) {
+// [50] — at least 16 of them, and twice the n [7] a training step uses — with devFraction
+// [DefaultDevFraction] of the groups held out as dev groups, on which settings are chosen.
+func TrainingSet(col *datasets.Collection, depth, n int, devFraction float64, seed int64) (*negatives.TrainingSet, error) {
 	n = train.OrDefault(n, 7)
+	if devFraction <= 0 {
+		devFraction = DefaultDevFraction
+	}
 	return negatives.Build(col, negatives.Options{
 		Mine:        negatives.MineConfig{Depth: train.OrDefault(depth, 50), Count: max(2*n, 16), Seed: seed},
-		DevFraction: 0.05,
+		DevFraction: devFraction,
 	})
 }
 
 // Run executes the job and returns the trained teacher (as a scorer of the collection) and the report.
 func (j *Job) Run() (*CrossEncoder, *Report, error) {
 	col := j.Collection
-	set, err := TrainingSet(col, j.Depth, j.Train.Negatives, j.Seed)
+	set, err := TrainingSet(col, j.Depth, j.Train.Negatives, j.DevFraction, j.Seed)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -116,7 +124,7 @@ func (j *Job) Run() (*CrossEncoder, *Report, error) {
 	opts := j.Train
 	opts.Model, opts.Tokenizer, opts.Backend, opts.Seed = m, tk, j.Backend, j.Seed
 	opts.OutDir, opts.BM25 = j.OutDir, ix
-	scorer := &CrossEncoder{Model: m, Tokenizer: tk, Backend: j.Backend, MaxLen: opts.MaxLen, BatchSize: 64, Label: "teacher", BM25: ix}
+	scorer := &CrossEncoder{Model: m, Tokenizer: tk, Backend: j.Backend, MaxLen: opts.MaxLen, BatchSize: 64, Label: "teacher", BM25: ix, Progress: !opts.Quiet}
 	if opts.Eval == nil && len(set.Dev) > 0 && opts.EvalEvery > 0 {
 		opts.Eval = func(int) (map[string]float64, error) { return DevRerank(scorer, set) }
 	}

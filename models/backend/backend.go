@@ -214,6 +214,10 @@ func normalizeEnvConfig(config string) (string, bool) {
 	return name + ":" + strings.Join(kept, ","), true
 }
 
+// Compiled reports whether the choice is a compiling backend (XLA, on the CPU or a GPU), as opposed
+// to SimpleGo's interpreter: what sizes a job's defaults (pipeline.DefaultScaleFor).
+func (c Choice) Compiled() bool { return isXLAConfig(c.Config) }
+
 // isXLAConfig reports whether config names GoMLX's XLA backend.
 func isXLAConfig(config string) bool {
 	name, _, _ := strings.Cut(config, ":")

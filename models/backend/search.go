@@ -198,6 +198,29 @@ func (s *searcher) findCUDAPlugin() (path, where string) { return s.findPlugin(k
 // or ("", "") if there is none.
 func (s *searcher) findCPUPlugin() (path, where string) { return s.findPlugin(kindCPU) }
 
+// SitePackages returns the Python site-packages directories that exist, in the order this package
+// searches them for plugins: $VIRTUAL_ENV, $CONDA_PREFIX, a .venv in the working directory or any
+// directory above it (nearest first), the user's, then the system's. python3 is not asked.
+func SitePackages() []string {
+	return newSearcher().siteDirs()
+}
+
+// siteDirs globs sitePackageGlobs into existing directories, without repeats.
+func (s *searcher) siteDirs() []string {
+	seen := map[string]bool{}
+	var dirs []string
+	for _, pattern := range s.sitePackageGlobs {
+		matches, _ := filepath.Glob(pattern)
+		for _, m := range matches {
+			if m = filepath.Clean(m); !seen[m] {
+				seen[m] = true
+				dirs = append(dirs, m)
+			}
+		}
+	}
+	return dirs
+}
+
 // findPlugin returns the absolute path of the first PJRT plugin of the kind found and where it was
 // found, or ("", ""): in $PJRT_PLUGIN_LIBRARY_PATH's directories, go-xla's install directories, the
 // site-packages directories of sitePackageGlobs, then those python3 names.
@@ -213,16 +236,10 @@ func (s *searcher) findPlugin(kind pluginKind) (path, where string) {
 			return absPath(p), "go-xla's install directory " + d
 		}
 	}
+	siteDirs := s.siteDirs()
 	seen := map[string]bool{}
-	var siteDirs []string
-	for _, pattern := range s.sitePackageGlobs {
-		matches, _ := filepath.Glob(pattern)
-		for _, m := range matches {
-			if m = filepath.Clean(m); !seen[m] {
-				seen[m] = true
-				siteDirs = append(siteDirs, m)
-			}
-		}
+	for _, d := range siteDirs {
+		seen[d] = true
 	}
 	if p, where := searchSitePackages(siteDirs, kind); p != "" {
 		return p, where

@@ -143,6 +143,16 @@ type output struct {
 func run(t *testing.T, be backends.Backend, m *models.Model, b batch,
 	fn func(ctx *context.Context, ids, types, mask *Node) []*Node) []output {
 	t.Helper()
+	// A tensor lives on one backend at a time: bring the weights home before (re)using them on be.
+	for v := range m.Ctx.IterVariables() {
+		if v.HasValue() {
+			if val, err := v.Value(); err == nil {
+				if err := val.ToLocal(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
 	if err := m.Materialize(be); err != nil {
 		t.Fatal(err)
 	}

@@ -162,8 +162,8 @@ func ParseTokenizerJSON(data []byte, name string) (*WordPiece, error) {
 		switch {
 		case at.Content == "":
 			return nil, fmt.Errorf("tokenizer: %s: added_tokens: id %d has empty content", name, at.ID)
-		case at.Normalized || at.SingleWord || at.LStrip || at.RStrip:
-			return nil, fmt.Errorf("tokenizer: %s: added_tokens: %q has %s; only tokens matched verbatim in raw text are supported",
+		case at.SingleWord || at.LStrip || at.RStrip:
+			return nil, fmt.Errorf("tokenizer: %s: added_tokens: %q has %s; only tokens matched in the raw or the normalised text are supported",
 				name, at.Content, addedFlags(at))
 		case at.ID >= 0 && at.ID < len(tokens):
 			if tokens[at.ID] != at.Content {
@@ -177,7 +177,11 @@ func ParseTokenizerJSON(data []byte, name string) (*WordPiece, error) {
 		default:
 			return nil, fmt.Errorf("tokenizer: %s: added_tokens: %q has id %d, expected an id below %d or exactly %d", name, at.Content, at.ID, len(tokens), len(tokens))
 		}
-		cfg.split = append(cfg.split, at.Content)
+		if at.Normalized {
+			cfg.normalized = append(cfg.normalized, at.Content)
+		} else {
+			cfg.split = append(cfg.split, at.Content)
+		}
 	}
 	w, err := newWordPiece(name, tokens, func(id int) string { return fmt.Sprintf("token id %d", id) }, cfg)
 	if err != nil {

@@ -33,6 +33,10 @@ type WordPiece struct {
 	norm         Normalization
 	specials     Specials
 	split        []string // tokens recognised verbatim in raw text before normalisation, longest first
+	// normSplit are added tokens with "normalized": true, recognised in the normalised text by their
+	// normalised content (as Hugging Face's AddedVocabulary does), longest first; normIDs their ids.
+	normSplit []string
+	normIDs   map[string]int
 }
 
 // wordPieceConfig is what a WordPiece needs besides its vocabulary.
@@ -42,6 +46,7 @@ type wordPieceConfig struct {
 	prefix       string   // "" → "##"
 	maxWordChars int      // 0 → 100
 	split        []string // nil → [PAD] [UNK] [CLS] [SEP] [MASK]
+	normalized   []string // added tokens matched in the normalised text (their raw content)
 }
 
 // FromVocab builds a WordPiece tokenizer from a vocabulary: tokens[id] is the token of id, with
@@ -130,6 +135,24 @@ func newWordPiece(source string, tokens []string, where func(id int) string, cfg
 	}
 	// Longest first, so that at one position the longest special token wins.
 	slices.SortStableFunc(w.split, func(a, b string) int { return len(b) - len(a) })
+	for _, tok := range cfg.normalized {
+		id, err := lookup("added", tok)
+		if err != nil {
+			return nil, err
+		}
+		norm := w.norm.Normalize(tok)
+		if norm == "" {
+			return nil, fmt.Errorf("tokenizer: %s: added token %q normalises to nothing", source, tok)
+		}
+		if w.normIDs == nil {
+			w.normIDs = map[string]int{}
+		}
+		if _, dup := w.normIDs[norm]; !dup {
+			w.normIDs[norm] = id
+			w.normSplit = append(w.normSplit, norm)
+		}
+	}
+	slices.SortStableFunc(w.normSplit, func(a, b string) int { return len(b) - len(a) })
 	return w, nil
 }
 
@@ -143,8 +166,14 @@ func (w *WordPiece) Encode(text string) []int {
 			ids = append(ids, special)
 			return
 		}
-		preTokenize(w.norm.Normalize(segment), func(word string) {
-			ids = w.appendWord(ids, word)
+		splitOn(w.norm.Normalize(segment), w.normSplit, func(piece string, added string) {
+			if added != "" {
+				ids = append(ids, w.normIDs[added])
+				return
+			}
+			preTokenize(piece, func(word string) {
+				ids = w.appendWord(ids, word)
+			})
 		})
 	})
 	return ids
@@ -158,21 +187,34 @@ func (w *WordPiece) Tokenize(text string) []string {
 // splitSpecials calls fn for the segments of text between special tokens (special < 0) and for
 // each special token (special = its id), in order.
 func (w *WordPiece) splitSpecials(text string, fn func(segment string, special int)) {
+	splitOn(text, w.split, func(piece, tok string) {
+		if tok != "" {
+			fn(tok, w.ids[tok])
+		} else {
+			fn(piece, -1)
+		}
+	})
+}
+
+// splitOn calls fn for the pieces of text between occurrences of the tokens (tok "") and for each
+// occurrence (tok set), in order; tokens are sorted longest first, so that at one position the
+// longest wins.
+func splitOn(text string, tokens []string, fn func(piece, tok string)) {
 	for text != "" {
 		at, tok := -1, ""
-		for _, s := range w.split { // longest first: at equal positions the longest wins
+		for _, s := range tokens {
 			if i := strings.Index(text, s); i >= 0 && (at < 0 || i < at) {
 				at, tok = i, s
 			}
 		}
 		if at < 0 {
-			fn(text, -1)
+			fn(text, "")
 			return
 		}
 		if at > 0 {
-			fn(text[:at], -1)
+			fn(text[:at], "")
 		}
-		fn(tok, w.ids[tok])
+		fn("", tok)
 		text = text[at+len(tok):]
 	}
 }
