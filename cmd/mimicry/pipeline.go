@@ -97,14 +97,18 @@ colbert_self and colbert_multitask; it may be added to a finished run.`)
 // printResults prints the report's results table.
 func printResults(r *report.Report) {
 	fmt.Printf("\n%s, %d evaluation queries, preset %s, seed %d, %.0f s:\n", r.Dataset.Name, r.Dataset.Queries, r.Preset, r.Seed, r.Timings.TotalSeconds)
-	fmt.Printf("  %-22s %8s %8s %8s %8s\n", "system", "nDCG@10", "RR@10", "R@100", "AP")
-	for _, name := range []string{report.SystemBM25, report.SystemTeacher, report.SystemColBERT, report.SystemColBERTHardLabels, report.SystemSplade, report.SystemSpladeLambda0,
+	fmt.Printf("  %-26s %8s %8s %8s %8s\n", "system", "nDCG@10", "RR@10", "R@100", "AP")
+	full := func(s string) string { return s + report.FullSearchSuffix }
+	for _, name := range []string{report.SystemBM25, report.SystemBiEncoder, report.SystemTeacher,
+		report.SystemColBERT, full(report.SystemColBERT), report.SystemColBERTHardLabels, full(report.SystemColBERTHardLabels),
+		report.SystemColBERTZeroShot, full(report.SystemColBERTZeroShot),
+		report.SystemSplade, report.SystemSpladeLambda0, report.SystemSpladeZeroShot,
 		report.SystemColBERTKL, report.SystemColBERTFixedMargin, report.SystemColBERTOnline, report.SystemColBERTSelf, report.SystemColBERTMultiTask} {
 		m, ok := r.Systems[name]
 		if !ok {
 			continue
 		}
-		fmt.Printf("  %-22s %8.4f %8.4f %8.4f %8.4f\n", name, m["nDCG@10"], m["RR@10"], m["R@100"], m["AP"])
+		fmt.Printf("  %-26s %8.4f %8.4f %8.4f %8.4f\n", name, m["nDCG@10"], m["RR@10"], m["R@100"], m["AP"])
 	}
 	if s, ok := r.Systems[report.SystemSplade]; ok {
 		fmt.Printf("  splade: %.1f active terms per document, %.1f per query\n", s["avg_doc_active"], s["avg_query_active"])

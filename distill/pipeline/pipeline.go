@@ -108,6 +108,9 @@ type Scale struct {
 	// SpladeLexicalInit starts the SPLADE students as bags of words (models.LexicalInit) instead of
 	// a random MLM head, whose vectors are dense noise that a few dozen steps do not make rank.
 	SpladeLexicalInit bool
+	// SpladeThreshold is τ of the lexical start (models.LexicalInit, LexicalHeadInit)
+	// [models.DefaultLexicalThreshold].
+	SpladeThreshold float64 `json:",omitempty"`
 	// SpladeTermBiasLR multiplies the learning rate of the SPLADE students' decoder bias, their
 	// per-term thresholds (splade.DefaultTermBiasLR) [1].
 	SpladeTermBiasLR float64
@@ -193,7 +196,7 @@ func PretrainedScale() Scale {
 		TeacherSteps: 300, ColBERTSteps: 300, SpladeSteps: 300,
 		TeacherNegatives: 3, TeacherQueries: 8, StudentQueries: 16, SpladeQueries: 8,
 		TeacherLR: 3e-5, StudentLR: 5e-5, SpladeLR: 5e-5, SpladeTermBiasLR: 1,
-		SpladeLexicalInit: true, TeacherResidual: true, AnnotateNegatives: 15, RerankDepth: 100,
+		SpladeLexicalInit: true, SpladeThreshold: 5, TeacherResidual: true, AnnotateNegatives: 15, RerankDepth: 100,
 		DevFraction: 0.1, TeacherEvalEvery: 100,
 	}
 }

@@ -137,7 +137,7 @@ func (r *Runner) spladeJob(stage string, lambdaQ, lambdaD float64) (splade.Job, 
 	return splade.Job{
 		Setup: train.Setup{Collection: r.col, Backend: cfg.Backend, OutDir: r.dir(stage), Tokenizer: tk,
 			Preset: cfg.Preset, Config: studentCfg, Init: cfg.Init, Seed: cfg.Seed},
-		Key: answerKey, LexicalInit: sc.SpladeLexicalInit,
+		Key: answerKey, LexicalInit: sc.SpladeLexicalInit, LexicalThreshold: sc.SpladeThreshold,
 		Train: splade.Options{
 			Steps: sc.SpladeSteps, QueriesPerBatch: cmp.Or(sc.SpladeQueries, sc.StudentQueries), LambdaQ: lambdaQ, LambdaD: lambdaD, QueryMaxLen: sc.QueryLen, DocMaxLen: sc.DocLen,
 			Quiet: cfg.Quiet, Guard: splade.Guard{Off: true}, OnLog: cfg.OnLog,

@@ -9,6 +9,7 @@ import (
 // rows of the results table, in order, with their labels.
 var tableRows = []struct{ system, label string }{
 	{SystemBM25, "BM25 (Anserini defaults)"},
+	{SystemBiEncoder, "The pretrained checkpoint as a bi-encoder, zero-shot, full-corpus search"},
 	{SystemTeacher, "Teacher: cross-encoder reranking BM25's top k"},
 	{SystemColBERT, "ColBERT, Margin-MSE, reranking BM25's top k"},
 	{SystemColBERTHardLabels, "ColBERT, hard labels only (ablation), reranking"},
@@ -16,8 +17,11 @@ var tableRows = []struct{ system, label string }{
 	{SystemColBERTHardLabels + MaxSimSuffix, "ColBERT, hard labels, its MaxSim alone, reranking"},
 	{SystemColBERT + FullSearchSuffix, "ColBERT, Margin-MSE, full-corpus search"},
 	{SystemColBERTHardLabels + FullSearchSuffix, "ColBERT, hard labels, full-corpus search"},
+	{SystemColBERTZeroShot, "ColBERT's start (checkpoint + fresh projection, no distillation), reranking"},
+	{SystemColBERTZeroShot + FullSearchSuffix, "ColBERT's start, full-corpus search"},
 	{SystemSplade, "SPLADE, score MSE + FLOPS (default λ), inverted index"},
 	{SystemSpladeLambda0, "SPLADE, score MSE, λ = 0, inverted index"},
+	{SystemSpladeZeroShot, "SPLADE's start (checkpoint + lexical MLM head, no distillation), inverted index"},
 	{SystemColBERTKL, "ColBERT, listwise KL (frontier), reranking"},
 	{SystemColBERTFixedMargin, "ColBERT, fixed-margin MSE, no teacher (frontier), reranking"},
 	{SystemColBERTOnline, "ColBERT, online distillation (frontier), reranking"},
