@@ -158,6 +158,12 @@ func ImportHF(dir string, kind Kind, seed int64) (*Model, *ImportReport, error) 
 	if err != nil {
 		return nil, nil, err
 	}
+	for _, a := range cfg.Architectures {
+		if l := strings.ToLower(a); !strings.Contains(l, "bert") {
+			return nil, nil, fmt.Errorf("%s: field \"architectures\": %q is not a BERT architecture (Mimicry reads BERT encoders: BertModel, BertForSequenceClassification, BertForMaskedLM, ColBERT)",
+				filepath.Join(tdir, ConfigFile), a)
+		}
+	}
 	var info mimicryInfo
 	if data, err := os.ReadFile(filepath.Join(dir, MimicryFile)); err == nil {
 		if err := json.Unmarshal(data, &info); err != nil {
@@ -355,12 +361,20 @@ func fromSafetensor(st sourcedTensor, dtype dtypes.DType) (*tensors.Tensor, erro
 		values := make([]float64, st.NumElements())
 		for i := range values {
 			values[i] = math.Float64frombits(binary.LittleEndian.Uint64(st.Data[8*i:]))
+			if math.IsNaN(values[i]) || math.IsInf(values[i], 0) {
+				return nil, nonFinite(st, i, values[i])
+			}
 		}
 		return tensors.FromFlatDataAndDimensions(values, shape...), nil
 	}
 	values, err := st.Float32s()
 	if err != nil {
 		return nil, fmt.Errorf("%s: tensor %q: %w", st.source, st.Name, err)
+	}
+	for i, v := range values {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, nonFinite(st, i, float64(v))
+		}
 	}
 	if dtype == dtypes.Float64 {
 		wide := make([]float64, len(values))
@@ -370,4 +384,9 @@ func fromSafetensor(st sourcedTensor, dtype dtypes.DType) (*tensors.Tensor, erro
 		return tensors.FromFlatDataAndDimensions(wide, shape...), nil
 	}
 	return tensors.FromFlatDataAndDimensions(values, shape...), nil
+}
+
+// nonFinite is the error of a checkpoint tensor holding NaN or ±Inf at element i.
+func nonFinite(st sourcedTensor, i int, v float64) error {
+	return fmt.Errorf("%s: tensor %q: element %d is %v: the checkpoint is corrupt (or was saved after training diverged)", st.source, st.Name, i, v)
 }

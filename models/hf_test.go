@@ -2,6 +2,8 @@ package models
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -236,6 +238,34 @@ func TestImportErrorsNameFileAndField(t *testing.T) {
 		}, []string{WeightsFile}},
 		{"weights missing", func(dir string) { os.Remove(filepath.Join(dir, WeightsFile)) }, []string{WeightsFile}},
 		{"mimicry.json kind", func(dir string) { writeFile(t, dir, MimicryFile, `{"kind":"gpt"}`) }, []string{MimicryFile, `"kind"`}},
+		{"NaN weights", func(dir string) {
+			rewriteTensor(t, dir, "bert.encoder.layer.0.output.dense.weight", func(st *safetensors.Tensor) {
+				if st.DType == "F64" {
+					binary.LittleEndian.PutUint64(st.Data[8*5:], math.Float64bits(math.NaN()))
+				} else {
+					binary.LittleEndian.PutUint32(st.Data[4*5:], math.Float32bits(float32(math.NaN())))
+				}
+			})
+		}, []string{WeightsFile, `"bert.encoder.layer.0.output.dense.weight"`, "element 5", "NaN"}},
+		{"wrong dtype", func(dir string) {
+			rewriteTensor(t, dir, "classifier.bias", func(st *safetensors.Tensor) {
+				*st = *safetensors.NewInt64(st.Name, st.Shape, make([]int64, st.NumElements()))
+			})
+		}, []string{WeightsFile, "classifier.bias", "I64"}},
+		{"vocabulary and embeddings disagree", func(dir string) {
+			c := *m.Config
+			c.VocabSize++
+			if err := c.Save(filepath.Join(dir, ConfigFile)); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{WeightsFile, "bert.embeddings.word_embeddings.weight"}},
+		{"unknown architecture", func(dir string) {
+			c := *m.Config
+			c.Architectures = []string{"GPT2LMHeadModel"}
+			if err := c.Save(filepath.Join(dir, ConfigFile)); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{ConfigFile, `"architectures"`, "GPT2LMHeadModel"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -287,5 +317,32 @@ func TestExportImportKeepsMarkExactMatches(t *testing.T) {
 	}
 	if !m2.Config.MarkExactMatches {
 		t.Error("the imported model lost MarkExactMatches")
+	}
+}
+
+// rewriteTensor rewrites one tensor of dir's model.safetensors with edit.
+func rewriteTensor(t *testing.T, dir, name string, edit func(*safetensors.Tensor)) {
+	t.Helper()
+	path := filepath.Join(dir, WeightsFile)
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	var out []*safetensors.Tensor
+	for _, st := range f.Tensors() {
+		c := *st
+		c.Data = slices.Clone(st.Data)
+		if c.Name == name {
+			edit(&c)
+			found = true
+		}
+		out = append(out, &c)
+	}
+	if !found {
+		t.Fatalf("%s has no tensor %q", path, name)
+	}
+	if err := safetensors.WriteFile(path, out, f.Metadata); err != nil {
+		t.Fatal(err)
 	}
 }
