@@ -2,15 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"runtime"
 	"strings"
 
+	"github.com/mimicry-ir/mimicry/internal/files"
 	"github.com/mimicry-ir/mimicry/models/bench"
 )
 
@@ -24,10 +23,17 @@ func init() {
 
 // runBench implements `mimicry bench`; models/bench does the work.
 func runBench(args []string) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs := newFlags("bench", "bench [flags]", `
+Times a training step (forward, backward, AdamW) and cross-encoder inference of each shape, batch
+16 × 128 tokens in float32, on SimpleGo, XLA-CPU and PyTorch on the CPU (sentence-transformers'
+CrossEncoder.predict for inference), and prints tokens/s, pairs/s and their ratios. XLA-CPU and
+PyTorch need the extras: python3 -m venv .venv && .venv/bin/pip install -r docker/requirements.txt.
+On a GPU machine: --runtimes xla-default,pytorch --device cuda (xla-default is the backend Mimicry
+chooses, the GPU's plugin there).`)
 	o := bench.DefaultOptions
-	shapes := fs.String("shapes", "tiny,MiniLM-L6", "model shapes: tiny (H=128, 2 layers) and/or MiniLM-L6 (H=384, 6 layers)")
-	runtimes := fs.String("runtimes", "simplego,xla-cpu,pytorch", "runtimes to measure: simplego, xla-cpu, pytorch")
+	shapes := fs.String("shapes", "tiny,MiniLM-L6", "model shapes: tiny (H=128, 2 layers), MiniLM-L6 (H=384, 6 layers), BERT-base (H=768, 12 layers)")
+	runtimes := fs.String("runtimes", "simplego,xla-cpu,pytorch", "runtimes to measure: simplego, xla-cpu, xla-default (the backend Mimicry chooses), pytorch")
+	device := fs.String("device", "cpu", "PyTorch's device: cpu or cuda")
 	tasks := fs.String("tasks", "train,infer", "tasks: train (forward, backward, AdamW) and/or infer (cross-encoder scoring)")
 	fs.IntVar(&o.Batch, "batch", o.Batch, "sequences per batch")
 	fs.IntVar(&o.SeqLen, "seq-len", o.SeqLen, "tokens per sequence")
@@ -37,27 +43,13 @@ func runBench(args []string) error {
 	python := fs.String("python", "", "Python of the PyTorch reference (default: $VIRTUAL_ENV's, else the nearest .venv's)")
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "PyTorch intra-op threads (Go uses GOMAXPROCS)")
 	jsonOut := fs.String("json", "", "also write the measurements to this JSON file")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mimicry bench [flags]\n\n"+
-			"Times a training step (forward, backward, AdamW) and cross-encoder inference of each shape, batch\n"+
-			"16 × 128 tokens in float32, on SimpleGo, XLA-CPU and PyTorch on the CPU (sentence-transformers'\n"+
-			"CrossEncoder.predict for inference), and prints tokens/s, pairs/s and their ratios. XLA-CPU and\n"+
-			"PyTorch need the extras: python3 -m venv .venv && .venv/bin/pip install -r docker/requirements.txt\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if err := fs.parse(args); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if o.Batch < 1 || o.SeqLen < 8 || o.Steps < 1 || o.Warmup < 0 || o.InferBatches < 1 || *threads < 1 {
 		return errors.New("-batch, -steps, -infer-batches and -threads must be ≥ 1, -warmup ≥ 0 and -seq-len ≥ 8")
 	}
-	c := bench.RunConfig{Options: o, Python: *python, Threads: *threads, Log: os.Stderr}
+	c := bench.RunConfig{Options: o, Python: *python, Threads: *threads, Log: os.Stderr, Device: *device}
 	var err error
 	if c.Shapes, err = bench.ParseShapes(*shapes); err != nil {
 		return err
@@ -81,11 +73,7 @@ func runBench(args []string) error {
 		}
 	}
 	if *jsonOut != "" && len(ms) > 0 {
-		data, jerr := json.MarshalIndent(ms, "", "  ")
-		if jerr == nil {
-			jerr = os.WriteFile(*jsonOut, append(data, '\n'), 0o644)
-		}
-		if jerr != nil {
+		if jerr := files.WriteJSON(*jsonOut, ms); jerr != nil {
 			return errors.Join(err, jerr)
 		}
 	}

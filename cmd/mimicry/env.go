@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -28,25 +26,14 @@ func init() {
 
 // runEnv implements `mimicry env`.
 func runEnv(args []string) error {
-	fs := flag.NewFlagSet("env", flag.ContinueOnError)
+	fs := newFlags("env", "env [flags]", fmt.Sprintf(`
+Prints the GoMLX backend Mimicry would use (set %s to override), its devices and the Go
+runtime, then runs a matmul and its gradient on it, and measures its matmul speed in GFLOP/s.`, backend.ConfigEnvVar))
 	size := fs.Int("size", 64, "dimension n of the n×n matmul run as a smoke test")
 	speedSize := fs.Int("matmul", 1024, "dimension n of the n×n×n float32 matmul timed for GFLOP/s (0: skip)")
 	reps := fs.Int("reps", 5, "timed repetitions of that matmul (after one warm-up)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mimicry env [flags]\n\n"+
-			"Prints the GoMLX backend Mimicry would use (set %s to override), its devices and the Go\n"+
-			"runtime, then runs a matmul and its gradient on it, and measures its matmul speed in GFLOP/s.\n\nFlags:\n",
-			backend.ConfigEnvVar)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if err := fs.parse(args); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *size < 1 || *size > 4096 {
 		return fmt.Errorf("-size must be in [1, 4096], got %d", *size)

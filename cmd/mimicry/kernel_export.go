@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
-	"fmt"
 	"os"
 	"os/signal"
 
@@ -21,21 +19,14 @@ func init() {
 
 // runKernelExport implements `mimicry kernel export`.
 func runKernelExport(args []string) error {
-	fs := flag.NewFlagSet("kernel export", flag.ContinueOnError)
+	fs := newFlags("kernel export", "kernel export [flags] NOTEBOOK.ipynb|DIR...", `
+Reads executed notebooks (saved from JupyterLab, or by `+"`mimicry kernel run`"+`), writes <name>.html
+into --out (no script from outside; formulas typeset to SVG when `+"`npm ci --prefix kernel/browser`"+`
+was run), and fails when any cell failed: an error output, a panic, a non-zero exit status,
+or a code cell that was not executed.`)
 	out := fs.String("out", kernel.DefaultOutDir, "`DIR` for the HTML")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mimicry kernel export [flags] NOTEBOOK.ipynb|DIR...\n\n"+
-			"Reads executed notebooks (saved from JupyterLab, or by `mimicry kernel run`), writes <name>.html\n"+
-			"into --out (no script from outside; formulas typeset to SVG when `npm ci --prefix kernel/browser`\n"+
-			"was run), and fails when any cell failed: an error output, a panic, a non-zero exit status,\n"+
-			"or a code cell that was not executed.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	paths, err := parseInterleaved(fs, args)
+	paths, err := parseInterleaved(fs.FlagSet, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
 	}
 	if len(paths) == 0 {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 
 	"github.com/mimicry-ir/mimicry/distill/report"
@@ -18,19 +17,12 @@ func init() {
 
 // runReport implements `mimicry report`.
 func runReport(args []string) error {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs := newFlags("report", "report [flags] RUNDIR", fmt.Sprintf(`
+Reads RUNDIR/report.json (written by `+"`mimicry pipeline --out RUNDIR`"+`) and writes RUNDIR/%s: the
+report's tables and figures in one page that opens offline (figures inline, no script).`, report.HTMLFile))
 	notebooks := fs.String("notebooks", "", "link the executed notebooks' pages (*.html) in `DIR`, e.g. build/notebooks")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mimicry report [flags] RUNDIR\n\n"+
-			"Reads RUNDIR/report.json (written by `mimicry pipeline --out RUNDIR`) and writes RUNDIR/%s: the\n"+
-			"report's tables and figures in one page that opens offline (figures inline, no script).\n\nFlags:\n", report.HTMLFile)
-		fs.PrintDefaults()
-	}
-	dirs, err := parseInterleaved(fs, args)
+	dirs, err := parseInterleaved(fs.FlagSet, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
 	}
 	if len(dirs) != 1 {

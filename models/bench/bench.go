@@ -57,7 +57,20 @@ var (
 	Tiny = Shape{Name: "tiny", Hidden: 128, Layers: 2, Heads: 4, FFN: 512, Vocab: 30522}
 	// MiniLML6 is the shape of all-MiniLM-L6-v2 / ms-marco-MiniLM-L-6-v2, the usual small cross-encoder.
 	MiniLML6 = Shape{Name: "MiniLM-L6", Hidden: 384, Layers: 6, Heads: 12, FFN: 1536, Vocab: 30522}
+	// BERTBase is bert-base-uncased's shape.
+	BERTBase = Shape{Name: "BERT-base", Hidden: 768, Layers: 12, Heads: 12, FFN: 3072, Vocab: 30522}
 )
+
+// TrainFLOPsPerToken estimates the floating-point operations of one training step per token of a
+// sequence of seqLen tokens: 6 per weight of the encoder's matrices (forward 2, backward 4; the
+// embedding lookups cost none) and 6·2·seqLen·hidden per layer for attention's two matrix
+// products — the usual count behind model FLOPs utilisation (MFU; Chowdhery et al., PaLM, 2022).
+func (s Shape) TrainFLOPsPerToken(seqLen int) float64 {
+	h, f := float64(s.Hidden), float64(s.FFN)
+	perLayer := 4*h*h + 2*h*f                    // Q, K, V, output projections and the feed-forward block
+	matrices := float64(s.Layers)*perLayer + h*h // + the pooler
+	return 6*matrices + 12*float64(s.Layers)*float64(seqLen)*h
+}
 
 // ParseShapes reads a comma-separated list of shape names ("tiny", "MiniLM-L6"; case-insensitive).
 func ParseShapes(list string) ([]Shape, error) {
@@ -68,9 +81,11 @@ func ParseShapes(list string) ([]Shape, error) {
 			out = append(out, Tiny)
 		case "minilm-l6", "minilm":
 			out = append(out, MiniLML6)
+		case "bert-base", "base":
+			out = append(out, BERTBase)
 		case "":
 		default:
-			return nil, fmt.Errorf("unknown shape %q: want tiny or MiniLM-L6", name)
+			return nil, fmt.Errorf("unknown shape %q: want tiny, MiniLM-L6 or BERT-base", name)
 		}
 	}
 	if len(out) == 0 {
@@ -113,6 +128,10 @@ type Measurement struct {
 	// CPUSeconds is the processor time (user + system, all threads) of a timed step: unlike the wall
 	// time it barely changes when other processes share the CPUs.
 	CPUSeconds float64 `json:"cpu_s,omitempty"`
+	// FLOPsPerItem is Shape.TrainFLOPsPerToken for training (0 for inference), for MFU.
+	FLOPsPerItem float64 `json:"flops_per_item,omitempty"`
+	// Device is where PyTorch ran ("cpu", "cuda"), or the XLA backend's configuration.
+	Device string `json:"device,omitempty"`
 }
 
 // Train times training steps of the shape's cross-encoder on b and returns tokens/s.
@@ -171,7 +190,7 @@ func Train(b backends.Backend, runtime string, s Shape, o Options) (Measurement,
 		secs += 1 / r.StepsPerSecond
 	}
 	step := secs / float64(o.Steps)
-	return Measurement{Runtime: runtime, Shape: s.Name, Task: "train", Unit: "tokens/s",
+	return Measurement{Runtime: runtime, Shape: s.Name, Task: "train", Unit: "tokens/s", FLOPsPerItem: s.TrainFLOPsPerToken(o.SeqLen),
 		PerSecond: float64(o.Batch*o.SeqLen) / step, StepSeconds: step,
 		FirstSeconds: 1 / res.History[0].StepsPerSecond, CPUSeconds: (cpuEnd - cpuAfterWarmup) / float64(o.Steps)}, nil
 }

@@ -90,7 +90,7 @@ func TestTorchScript(t *testing.T) {
 	if err := exec.Command(python, "-c", "import torch, transformers, sentence_transformers").Run(); err != nil {
 		t.Skipf("%s lacks torch, transformers or sentence-transformers: %v", python, err)
 	}
-	ms, err := Torch(context.Background(), python, 1, []Shape{mini}, miniOptions, os.Stderr)
+	ms, err := Torch(context.Background(), python, 1, "cpu", []Shape{mini}, miniOptions, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}

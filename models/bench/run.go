@@ -19,6 +19,9 @@ const (
 	SimpleGo = "SimpleGo"
 	XLACPU   = "XLA-CPU"
 	PyTorch  = "PyTorch"
+	// XLA is the backend models/backend chooses (GOMLX_BACKEND, else CUDA, else XLA-CPU), which
+	// must be XLA: on a GPU machine, the GPU.
+	XLA = "XLA"
 )
 
 // RunConfig says what Run measures.
@@ -38,6 +41,8 @@ type RunConfig struct {
 	Threads int
 	// Log receives progress lines (nil: none); PyTorch's messages go to os.Stderr.
 	Log io.Writer
+	// Device is PyTorch's device ("cpu" [default], "cuda").
+	Device string
 }
 
 // ParseRuntimes reads a comma-separated list of runtime names (case-insensitive: simplego, xla-cpu, pytorch).
@@ -51,6 +56,8 @@ func ParseRuntimes(list string) ([]string, error) {
 			out = append(out, XLACPU)
 		case "pytorch", "torch":
 			out = append(out, PyTorch)
+		case "xla-default", "xla-chosen":
+			out = append(out, XLA)
 		case "":
 		default:
 			return nil, fmt.Errorf("unknown runtime %q: want simplego, xla-cpu or pytorch", name)
@@ -89,6 +96,15 @@ func Run(ctx context.Context, c RunConfig) ([]Measurement, error) {
 			b, choice, err = backend.NewXLACPU()
 			if err == nil {
 				logf("XLA-CPU: %s", choice)
+			}
+		case XLA:
+			var choice backend.Choice
+			b, choice, err = backend.NewWithChoice()
+			if err == nil && !choice.Compiled() {
+				err = fmt.Errorf("the backend chosen is %s, not XLA", choice)
+			}
+			if err == nil {
+				logf("XLA: %s", choice)
 			}
 		default:
 			err = fmt.Errorf("unknown runtime %q", rt)
@@ -129,7 +145,7 @@ func Run(ctx context.Context, c RunConfig) ([]Measurement, error) {
 			python = FindPython()
 		}
 		logf("PyTorch: %s, %d threads ...", python, threads)
-		tm, err := Torch(ctx, python, threads, c.Shapes, c.Options, os.Stderr)
+		tm, err := Torch(ctx, python, threads, c.Device, c.Shapes, c.Options, os.Stderr)
 		if err != nil {
 			return ms, err
 		}

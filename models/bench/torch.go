@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -55,7 +56,7 @@ func isFile(p string) bool {
 // Torch runs torch_bench.py with python on the given shapes, with threads intra-op threads, and
 // returns its measurements ("train", "infer" and "infer-forward" for each shape). stderr receives the
 // script's own messages.
-func Torch(ctx context.Context, python string, threads int, shapes []Shape, o Options, stderr *os.File) ([]Measurement, error) {
+func Torch(ctx context.Context, python string, threads int, device string, shapes []Shape, o Options, stderr *os.File) ([]Measurement, error) {
 	if python == "" {
 		return nil, errors.New("PyTorch: no Python interpreter given (install the extras: python3 -m venv .venv && " +
 			".venv/bin/pip install -r docker/requirements.txt)")
@@ -85,7 +86,7 @@ func Torch(ctx context.Context, python string, threads int, shapes []Shape, o Op
 	cmd := exec.CommandContext(ctx, python, script, "--shapes", string(shapesJSON),
 		"--batch", fmt.Sprint(o.Batch), "--seq-len", fmt.Sprint(o.SeqLen), "--steps", fmt.Sprint(o.Steps),
 		"--warmup", fmt.Sprint(o.Warmup), "--infer-batches", fmt.Sprint(o.InferBatches),
-		"--threads", fmt.Sprint(threads), "--vocab-file", vocab)
+		"--threads", fmt.Sprint(threads), "--vocab-file", vocab, "--device", cmp.Or(device, "cpu"))
 	cmd.Env = append(os.Environ(), "TOKENIZERS_PARALLELISM=false", "HF_HUB_OFFLINE=1")
 	var out bytes.Buffer
 	cmd.Stdout = &out
@@ -103,6 +104,13 @@ func Torch(ctx context.Context, python string, threads int, shapes []Shape, o Op
 		var m Measurement
 		if err := json.Unmarshal([]byte(text), &m); err != nil {
 			return nil, fmt.Errorf("PyTorch reference: output line %d: %w", line, err)
+		}
+		if m.Task == "train" {
+			for _, sh := range shapes {
+				if sh.Name == m.Shape {
+					m.FLOPsPerItem = sh.TrainFLOPsPerToken(o.SeqLen)
+				}
+			}
 		}
 		if m.PerSecond <= 0 {
 			return nil, fmt.Errorf("PyTorch reference: output line %d has no throughput: %s", line, text)

@@ -36,6 +36,7 @@ def main():
     ap.add_argument("--threads", type=int, required=True)
     ap.add_argument("--vocab-file", required=True)
     ap.add_argument("--tasks", default="train,infer")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
     args = ap.parse_args()
 
     import torch
@@ -47,7 +48,8 @@ def main():
     transformers.logging.disable_progress_bar()
 
     tasks = set(args.tasks.split(","))
-    info = {"torch": torch.__version__, "transformers": transformers.__version__,
+    dev = torch.device(args.device)
+    info = {"torch": torch.__version__, "transformers": transformers.__version__, "device": args.device,
             "threads": torch.get_num_threads(), "mkldnn": torch.backends.mkldnn.is_available()}
     for shape in json.loads(args.shapes):
         config = BertConfig(vocab_size=shape["vocab"], hidden_size=shape["hidden"],
@@ -76,16 +78,22 @@ def random_ids(torch, config, args):
     ids = torch.randint(1000, config.vocab_size, (args.batch, args.seq_len), generator=g)
     types = (torch.arange(args.seq_len) * 2 // args.seq_len).expand(args.batch, -1).contiguous()
     mask = torch.ones(args.batch, args.seq_len, dtype=torch.long)
-    return ids, types, mask
+    return ids.to(args.device), types.to(args.device), mask.to(args.device)
+
+
+def sync(torch, args):
+    """Waits for the GPU, so that a step's time is its own."""
+    if args.device.startswith("cuda"):
+        torch.cuda.synchronize()
 
 
 def train(torch, cls, config, shape, args):
-    model = cls(config)
+    model = cls(config).to(args.device)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=2e-5, weight_decay=0.01)
     loss_fn = torch.nn.BCEWithLogitsLoss()
     ids, types, mask = random_ids(torch, config, args)
-    labels = (torch.arange(args.batch) % 2).float()
+    labels = (torch.arange(args.batch) % 2).float().to(args.device)
     times = []
     for step in range(args.warmup + args.steps):
         if step == args.warmup:
@@ -121,8 +129,9 @@ def infer(torch, cls, tok_cls, config, shape, args):
     with tempfile.TemporaryDirectory() as d:
         model = cls(config)
         model.save_pretrained(d)
+        model = model.to(args.device)
         tokenizer.save_pretrained(d)
-        ce = CrossEncoder(d, max_length=args.seq_len, device="cpu")
+        ce = CrossEncoder(d, max_length=args.seq_len, device=args.device)
         warm, timed = pairs[:args.batch], pairs[args.batch:]
         ce.predict(warm, batch_size=args.batch, show_progress_bar=False)
         start, cpu = time.perf_counter(), cpu_seconds()
