@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,6 +35,7 @@ colbert_self and colbert_multitask; it may be added to a finished run.`)
 	data := fs.String("data", "synthetic", "collection spec: "+strings.Join(datasetSpecNames(), ", "))
 	preset := fs.String("preset", "tiny", "model size: tiny, small or base (from scratch), or minilm (from "+pipeline.MiniLMModel+")")
 	model := fs.String("model", "", "pretrained checkpoint every model starts from: a Hugging Face folder or hub id (org/name[@revision]); sized like --preset minilm")
+	slice := fs.Bool("slice", false, "with a pretrained checkpoint: the 15-minute slice of its profile (pipeline.SliceScale), as the notebooks run it")
 	scaleFlag := fs.String("scale", "", "override stage sizes, e.g. TeacherSteps=200,MaxLen=128 (the fields of pipeline.Scale)")
 	seed := fs.Int64("seed", 42, "random seed of every stage")
 	out := fs.String("out", "", "output directory (default runs/<data>-<preset>-seed<N>); re-running resumes")
@@ -56,6 +58,9 @@ colbert_self and colbert_multitask; it may be added to a finished run.`)
 	}
 	if initModel != "" {
 		scale = pipeline.PretrainedScale()
+		if *slice {
+			scale = pipeline.SliceScale()
+		}
 		if *preset == models.PresetTiny && !fs.isSet("preset") {
 			*preset = pipeline.PresetMiniLM
 		}
@@ -68,6 +73,9 @@ colbert_self and colbert_multitask; it may be added to a finished run.`)
 		if *o.flag >= o.min {
 			*o.dst = *o.flag
 		}
+	}
+	if *slice && initModel == "" {
+		return errors.New("--slice is a slice of a pretrained profile: give --model ID or --preset minilm")
 	}
 	if err := setScale(&scale, *scaleFlag); err != nil {
 		return err

@@ -201,6 +201,19 @@ func PretrainedScale() Scale {
 	}
 }
 
+// SliceScale is a slice of PretrainedScale for the notebooks and quick looks (README, "SciFact with
+// MiniLM"): passages cut to 96 tokens, a quarter of the steps, 200 training queries annotated with 7
+// negatives each, and the teacher reranking BM25's top 20, so that a whole run fits in about 15
+// minutes on two CPU cores with XLA.
+func SliceScale() Scale {
+	s := PretrainedScale()
+	s.MaxLen, s.QueryLen, s.DocLen = 96, 24, 96
+	s.TeacherSteps, s.ColBERTSteps, s.SpladeSteps = 60, 60, 40
+	s.AnnotateQueries, s.AnnotateNegatives, s.RerankDepth = 200, 7, 20
+	s.TeacherEvalEvery = 0
+	return s
+}
+
 // WorkshopConfig is the run the notebooks share, in dir: the synthetic default with the tiny preset,
 // sized so that the notebooks together run in a few minutes on two CPU cores (far fewer steps than
 // the pipeline's default: the curves and plots are the point, not the numbers), with a three-point

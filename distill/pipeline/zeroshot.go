@@ -49,6 +49,10 @@ func (r *Runner) BiEncoder() (*BiEncoderStage, error) {
 		if err != nil {
 			return err
 		}
+		enc.MaxLen = r.cfg.Scale.DocLen // the students' passage length, so that the rows compare
+		if enc.MaxLen <= 0 || (enc.Model.MaxSeqLength > 0 && enc.MaxLen > enc.Model.MaxSeqLength) {
+			enc.MaxLen = enc.Model.MaxSeqLength
+		}
 		start := time.Now()
 		texts := score.Texts(r.col.Docs)
 		docs := make([]string, len(r.col.Docs))
