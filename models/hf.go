@@ -182,6 +182,8 @@ func ImportHF(dir string, kind Kind, seed int64) (*Model, *ImportReport, error) 
 	}
 	if kind == "" && st != nil {
 		switch {
+		case st.splade:
+			kind = KindSPLADE
 		case st.denseDir != "":
 			kind = KindColBERT
 		case st.pooling != "":

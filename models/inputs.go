@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"sync"
@@ -56,13 +57,14 @@ func TextInputs(tk tokenizer.Tokenizer, texts []string, maxLen int) (*Inputs, er
 	return toInputs(b), nil
 }
 
-// ColBERTQueryInputs encodes queries as ColBERT does (Khattab & Zaharia 2020): `[CLS] [Q] q [SEP]`
+// ColBERTQueryInputs encodes queries as ColBERT does (Khattab & Zaharia 2020): `[CLS] [Q] q [SEP]`,
+// [Q] being marker (Model.ColBERTMarkers; "": tokenizer.QueryMarker),
 // padded with [MASK] to exactly qLen tokens — query augmentation: the [MASK] embeddings take part in
 // MaxSim. Mask is 0 on the [MASK] padding, so the encoder does not attend to it (ColBERT's and
 // PyLate's default, attend_to_expansion_tokens=False); pass attendExpansion to attend to it.
-func ColBERTQueryInputs(tk tokenizer.Tokenizer, queries []string, qLen int, attendExpansion bool) (*Inputs, error) {
+func ColBERTQueryInputs(tk tokenizer.Tokenizer, queries []string, qLen int, attendExpansion bool, marker string) (*Inputs, error) {
 	b, err := tokenizer.EncodeBatch(tk, queries, qLen,
-		tokenizer.WithMarker(tokenizer.QueryMarker), tokenizer.WithPadToken(tokenizer.MaskToken))
+		tokenizer.WithMarker(cmp.Or(marker, tokenizer.QueryMarker)), tokenizer.WithPadToken(tokenizer.MaskToken))
 	if err != nil {
 		return nil, fmt.Errorf("ColBERT queries: %w", err)
 	}
@@ -74,12 +76,13 @@ func ColBERTQueryInputs(tk tokenizer.Tokenizer, queries []string, qLen int, atte
 	return toInputs(b), nil
 }
 
-// ColBERTDocInputs encodes passages as ColBERT does: `[CLS] [D] p [SEP]`, truncated to dLen and
+// ColBERTDocInputs encodes passages as ColBERT does: `[CLS] [D] p [SEP]` ([D] being marker;
+// "": tokenizer.DocMarker), truncated to dLen and
 // padded to the longest. ScoreMask drops padding and the punctuation skiplist (the tokens of
 // Python's string.punctuation, as ColBERT and PyLate do) from MaxSim.
-func ColBERTDocInputs(tk tokenizer.Tokenizer, passages []string, dLen int) (*Inputs, error) {
+func ColBERTDocInputs(tk tokenizer.Tokenizer, passages []string, dLen int, marker string) (*Inputs, error) {
 	b, err := tokenizer.EncodeBatch(tk, passages, dLen,
-		tokenizer.WithMarker(tokenizer.DocMarker), tokenizer.WithPadToMultiple(padMultiple))
+		tokenizer.WithMarker(cmp.Or(marker, tokenizer.DocMarker)), tokenizer.WithPadToMultiple(padMultiple))
 	if err != nil {
 		return nil, fmt.Errorf("ColBERT passages: %w", err)
 	}

@@ -10,7 +10,7 @@ import (
 
 func TestColBERTInputs(t *testing.T) {
 	tk := tokenizer.Default()
-	q, err := ColBERTQueryInputs(tk, []string{"hello world"}, 8, false)
+	q, err := ColBERTQueryInputs(tk, []string{"hello world"}, 8, false, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +22,7 @@ func TestColBERTInputs(t *testing.T) {
 	if mask := tensors.MustCopyFlatData[int32](q.Mask); !slices.Equal(mask, []int32{1, 1, 1, 1, 1, 0, 0, 0}) {
 		t.Fatalf("query mask %v", mask)
 	}
-	d, err := ColBERTDocInputs(tk, []string{"hello, world!", "hello"}, 16)
+	d, err := ColBERTDocInputs(tk, []string{"hello, world!", "hello"}, 16, "")
 	if err != nil {
 		t.Fatal(err)
 	}

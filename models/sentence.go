@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/mimicry-ir/mimicry/models/tokenizer"
 )
 
 // Pooling says how a bi-encoder turns its token states into one vector (sentence-transformers'
@@ -65,6 +67,27 @@ type stFolder struct {
 	queryLength, documentLength int
 	// attendExpansion is PyLate's attend_to_expansion_tokens.
 	attendExpansion bool
+	// splade says the folder is a sentence-transformers SparseEncoder (MLMTransformer + SpladePooling).
+	splade bool
+}
+
+// checkSpladePooling accepts the SpladePooling configurations that SPLADE's vectors are:
+// max-pooling of log(1 + ReLU(logits)).
+func checkSpladePooling(path string) error {
+	var cfg struct {
+		Strategy   string `json:"pooling_strategy"`
+		Activation string `json:"activation_function"`
+	}
+	if err := readOptionalJSON(path, &cfg); err != nil {
+		return err
+	}
+	if cfg.Strategy != "" && cfg.Strategy != "max" {
+		return fmt.Errorf("%s: field \"pooling_strategy\" is %q: Mimicry's SPLADE max-pools", path, cfg.Strategy)
+	}
+	if cfg.Activation != "" && cfg.Activation != "relu" {
+		return fmt.Errorf("%s: field \"activation_function\" is %q: Mimicry's SPLADE uses log(1 + ReLU)", path, cfg.Activation)
+	}
+	return nil
 }
 
 // readSTFolder reads modules.json and the files it points to; it returns nil (and no error) when
@@ -90,6 +113,10 @@ func readSTFolder(dir string) (*stFolder, error) {
 		}
 		mdir := filepath.Join(dir, filepath.FromSlash(m.Path))
 		switch typeName(m.Type) {
+		case "MLMTransformer":
+			// sentence-transformers' SparseEncoder: a BertForMaskedLM, pooled by SpladePooling.
+			st.splade = true
+			fallthrough
 		case "Transformer":
 			if i != 0 {
 				return nil, fmt.Errorf("%s: the Transformer must be the first module", where)
@@ -110,6 +137,10 @@ func readSTFolder(dir string) (*stFolder, error) {
 			st.pooling = p
 		case "Normalize":
 			st.normalize = true
+		case "SpladePooling":
+			if err := checkSpladePooling(filepath.Join(mdir, "config.json")); err != nil {
+				return nil, err
+			}
 		case "Dense":
 			if st.denseDir != "" {
 				return nil, fmt.Errorf("%s: a second Dense module: only one projection is supported", where)
@@ -119,7 +150,7 @@ func readSTFolder(dir string) (*stFolder, error) {
 			}
 			st.denseDir = mdir
 		default:
-			return nil, fmt.Errorf("%s: field \"type\": module type %q is not supported (Transformer, Pooling, Normalize and PyLate's Dense are)", path, m.Type)
+			return nil, fmt.Errorf("%s: field \"type\": module type %q is not supported (Transformer, Pooling, Normalize, PyLate's Dense, and SparseEncoder's MLMTransformer and SpladePooling are)", path, m.Type)
 		}
 	}
 	if st.denseDir != "" && st.pooling != "" {
@@ -294,4 +325,15 @@ type ColBERTText struct {
 	QueryLength, DocumentLength int
 	// AttendExpansion says the encoder attends to the [MASK] padding of queries.
 	AttendExpansion bool
+}
+
+// ColBERTMarkers returns the tokens a ColBERT model puts after [CLS] of queries and documents:
+// PyLate's prefixes (ColBERTText, e.g. "[Q] " and "[D] ") when the model came from a PyLate folder,
+// else Mimicry's and Stanford ColBERT's tokenizer.QueryMarker and tokenizer.DocMarker.
+func (m *Model) ColBERTMarkers() (query, document string) {
+	query, document = tokenizer.QueryMarker, tokenizer.DocMarker
+	if t := m.ColBERTText; t != nil {
+		query, document = cmp.Or(t.QueryPrefix, query), cmp.Or(t.DocumentPrefix, document)
+	}
+	return query, document
 }

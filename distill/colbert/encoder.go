@@ -1,10 +1,10 @@
 package colbert
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,11 +16,11 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/datasets/bm25"
 	"github.com/mimicry-ir/mimicry/distill/progress"
 	"github.com/mimicry-ir/mimicry/distill/score"
 	"github.com/mimicry-ir/mimicry/distill/train"
+	"github.com/mimicry-ir/mimicry/internal/files"
 	"github.com/mimicry-ir/mimicry/models"
 	"github.com/mimicry-ir/mimicry/models/tokenizer"
 )
@@ -145,7 +145,8 @@ func (e *Encoder) EncodeQueries(queries []string) ([][]float32, error) {
 	dim := e.Dim()
 	for start := 0; start < len(queries); start += bs {
 		part := queries[start:min(start+bs, len(queries))]
-		in, err := models.ColBERTQueryInputs(e.Tokenizer, part, e.queryLen(), e.AttendExpansion)
+		qMarker, _ := e.Model.ColBERTMarkers()
+		in, err := models.ColBERTQueryInputs(e.Tokenizer, part, e.queryLen(), e.AttendExpansion, qMarker)
 		if err != nil {
 			return nil, err
 		}
@@ -190,7 +191,8 @@ func (e *Encoder) EncodeDocs(passages []string) ([][]float32, error) {
 		for j, i := range idx {
 			texts[j] = passages[i]
 		}
-		in, err := models.ColBERTDocInputs(e.Tokenizer, texts, e.docLen())
+		_, dMarker := e.Model.ColBERTMarkers()
+		in, err := models.ColBERTDocInputs(e.Tokenizer, texts, e.docLen(), dMarker)
 		if err != nil {
 			return nil, err
 		}
@@ -327,6 +329,12 @@ func Load(dir string, backend backends.Backend) (*Encoder, error) {
 		return nil, fmt.Errorf("colbert model %s: the tokenizer has %d tokens but config.json's vocab_size is %d", dir, tk.VocabSize(), m.Config.VocabSize)
 	}
 	set := Settings{QueryLen: tokenizer.QueryMaxLen, DocLen: tokenizer.DocMaxLen}
+	if t := m.ColBERTText; t != nil { // a PyLate folder: its lengths
+		set.QueryLen, set.DocLen, set.AttendExpansion = cmp.Or(t.QueryLength, set.QueryLen), cmp.Or(t.DocumentLength, set.DocLen), t.AttendExpansion
+	}
+	if err := readStanfordMetadata(filepath.Join(mdir, StanfordMetadataFile), &set); err != nil {
+		return nil, err
+	}
 	sp := filepath.Join(mdir, SettingsFile)
 	if data, err := os.ReadFile(sp); err == nil {
 		if err := json.Unmarshal(data, &set); err != nil {
@@ -342,15 +350,65 @@ func Load(dir string, backend backends.Backend) (*Encoder, error) {
 		AttendExpansion: set.AttendExpansion, Label: filepath.Base(filepath.Clean(dir))}, nil
 }
 
-// Export writes a ColBERT student as a Hugging Face folder (models.ExportHF with the
-// tokenizer) plus SettingsFile, so Load encodes as it was trained.
+// Export writes a ColBERT student as a Hugging Face folder in Stanford ColBERT's layout
+// (models.ExportHF: config.json with architecture HF_ColBERT, model.safetensors with the
+// projection as "linear.weight", the tokenizer) plus SettingsFile, so that Load encodes as it was
+// trained, and StanfordMetadataFile, so that Stanford ColBERT and PyLate (models.ColBERT(dir)) read
+// the same markers ([unused0], [unused1]) and lengths and score as Mimicry does.
 func Export(dir string, enc *Encoder) error {
 	if err := models.ExportHF(dir, enc.Model, enc.Backend, enc.Tokenizer); err != nil {
 		return err
 	}
-	data, _ := json.MarshalIndent(Settings{QueryLen: enc.queryLen(), DocLen: enc.docLen(), AttendExpansion: enc.AttendExpansion}, "", "  ")
-	return datasets.WriteFileAtomic(filepath.Join(dir, SettingsFile), func(w io.Writer) error {
-		_, err := w.Write(append(data, '\n'))
+	if err := files.WriteJSON(filepath.Join(dir, StanfordMetadataFile), stanfordMetadata{
+		QueryToken: tokenizer.QueryMarker, DocToken: tokenizer.DocMarker, QueryMaxLen: enc.queryLen(), DocMaxLen: enc.docLen(),
+		AttendToMask: enc.AttendExpansion, Dim: enc.Dim(), Similarity: "cosine", MaskPunctuation: true,
+	}); err != nil {
 		return err
-	})
+	}
+	return files.WriteJSON(filepath.Join(dir, SettingsFile), Settings{QueryLen: enc.queryLen(), DocLen: enc.docLen(), AttendExpansion: enc.AttendExpansion})
+}
+
+// StanfordMetadataFile is Stanford ColBERT's settings file beside its checkpoint, which PyLate reads
+// too: the marker tokens, the lengths and whether queries attend to their [MASK] expansion.
+const StanfordMetadataFile = "artifact.metadata"
+
+// stanfordMetadata is the part of StanfordMetadataFile that Mimicry writes and reads.
+type stanfordMetadata struct {
+	QueryToken      string `json:"query_token_id"`
+	DocToken        string `json:"doc_token_id"`
+	QueryMaxLen     int    `json:"query_maxlen"`
+	DocMaxLen       int    `json:"doc_maxlen"`
+	AttendToMask    bool   `json:"attend_to_mask_tokens"`
+	Dim             int    `json:"dim,omitempty"`
+	Similarity      string `json:"similarity,omitempty"`
+	MaskPunctuation bool   `json:"mask_punctuation"`
+}
+
+// readStanfordMetadata takes the lengths of a Stanford ColBERT checkpoint's metadata, when the file
+// exists, into set; markers other than Mimicry's are an error naming the file and field.
+func readStanfordMetadata(path string, set *Settings) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var meta stanfordMetadata
+	if err := json.Unmarshal(data, &meta); err != nil {
+		return fmt.Errorf("%s: invalid JSON: %v", path, err)
+	}
+	for _, f := range []struct{ field, got, want string }{{"query_token_id", meta.QueryToken, tokenizer.QueryMarker}, {"doc_token_id", meta.DocToken, tokenizer.DocMarker}} {
+		if f.got != "" && f.got != f.want {
+			return fmt.Errorf("%s: field %q is %q: Mimicry's ColBERT reads %q", path, f.field, f.got, f.want)
+		}
+	}
+	if meta.QueryMaxLen > 0 {
+		set.QueryLen = meta.QueryMaxLen
+	}
+	if meta.DocMaxLen > 0 {
+		set.DocLen = meta.DocMaxLen
+	}
+	set.AttendExpansion = meta.AttendToMask
+	return nil
 }

@@ -27,7 +27,8 @@ func (e *Encoder) Explain(query, passage string) (*Explanation, error) {
 	if e.Tokenizer == nil {
 		return nil, errors.New("colbert explain: the encoder has no tokenizer")
 	}
-	qin, err := models.ColBERTQueryInputs(e.Tokenizer, []string{query}, e.queryLen(), e.AttendExpansion)
+	qMarker, dMarker := e.Model.ColBERTMarkers()
+	qin, err := models.ColBERTQueryInputs(e.Tokenizer, []string{query}, e.queryLen(), e.AttendExpansion, qMarker)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +36,7 @@ func (e *Encoder) Explain(query, passage string) (*Explanation, error) {
 	if err != nil {
 		return nil, err
 	}
-	din, err := models.ColBERTDocInputs(e.Tokenizer, []string{passage}, e.docLen())
+	din, err := models.ColBERTDocInputs(e.Tokenizer, []string{passage}, e.docLen(), dMarker)
 	if err != nil {
 		return nil, err
 	}

@@ -186,7 +186,7 @@ func TestColBERTEncodeDocs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in, err := models.ColBERTDocInputs(f.enc.Tokenizer, []string{p}, f.enc.DocLen)
+		in, err := models.ColBERTDocInputs(f.enc.Tokenizer, []string{p}, f.enc.DocLen, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,11 +219,11 @@ func TestColBERTEncodeDocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	qin, err := models.ColBERTQueryInputs(f.enc.Tokenizer, queries, f.enc.QueryLen, false)
+	qin, err := models.ColBERTQueryInputs(f.enc.Tokenizer, queries, f.enc.QueryLen, false, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	din, err := models.ColBERTDocInputs(f.enc.Tokenizer, ps, f.enc.DocLen)
+	din, err := models.ColBERTDocInputs(f.enc.Tokenizer, ps, f.enc.DocLen, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,12 +57,12 @@ func colbertOnlineScores(teacher score.Scorer, exs []colbertTuple, passages []st
 // colbertMLMInputs masks the first passage of each tuple of m passages for the multi-task MLM loss:
 // ids and attention mask of the corrupted passages and the labels and weights of the masked
 // positions, all [b, L]. Only tokens that take part in MaxSim (no punctuation) are masked.
-func colbertMLMInputs(rng *rand.Rand, tk tokenizer.Tokenizer, passages []string, m, docLen int) ([]any, error) {
+func colbertMLMInputs(rng *rand.Rand, tk tokenizer.Tokenizer, passages []string, m, docLen int, marker string) ([]any, error) {
 	firsts := make([]string, 0, len(passages)/m)
 	for i := 0; i < len(passages); i += m {
 		firsts = append(firsts, passages[i])
 	}
-	in, err := models.ColBERTDocInputs(tk, firsts, docLen)
+	in, err := models.ColBERTDocInputs(tk, firsts, docLen, marker)
 	if err != nil {
 		return nil, err
 	}

@@ -107,6 +107,7 @@ func Train(key []datasets.ScoredPair, positives datasets.Qrels, queries, texts m
 		mlmIn++
 	}
 	mlmRng := func(step int) *rand.Rand { return rand.New(rand.NewPCG(uint64(opts.Seed)^0x6d756c7469, uint64(step))) } // "multi"
+	qMarker, dMarker := opts.Model.ColBERTMarkers()
 	batches := func(step int) ([]any, error) {
 		if refresh != nil {
 			if err := refresh.at(step); err != nil {
@@ -129,11 +130,11 @@ func Train(key []datasets.ScoredPair, positives datasets.Qrels, queries, texts m
 				return nil, err
 			}
 		}
-		qin, err := models.ColBERTQueryInputs(tk, qs, opts.QueryLen, opts.AttendExpansion)
+		qin, err := models.ColBERTQueryInputs(tk, qs, opts.QueryLen, opts.AttendExpansion, qMarker)
 		if err != nil {
 			return nil, err
 		}
-		din, err := models.ColBERTDocInputs(tk, ps, opts.DocLen)
+		din, err := models.ColBERTDocInputs(tk, ps, opts.DocLen, dMarker)
 		if err != nil {
 			return nil, err
 		}
@@ -146,7 +147,7 @@ func Train(key []datasets.ScoredPair, positives datasets.Qrels, queries, texts m
 			in = append(in, tensors.FromFlatDataAndDimensions(lexical, b, m))
 		}
 		if opts.MLMWeight > 0 {
-			mlm, err := colbertMLMInputs(mlmRng(step), tk, ps, m, opts.DocLen)
+			mlm, err := colbertMLMInputs(mlmRng(step), tk, ps, m, opts.DocLen, dMarker)
 			if err != nil {
 				return nil, err
 			}
