@@ -57,6 +57,7 @@ func OpenCheckpoints(m *Model, dir string, keep int) (*Checkpoints, error) {
 				{"mimicry_mark_exact_matches", "--mark-matches", prev.MarkExactMatches, m.Config.MarkExactMatches},
 				{"mimicry_mark_rare_df", "--mark-rare-df", prev.MarkRareDF, m.Config.MarkRareDF},
 				{"mimicry_bm25_weight", "--bm25-residual", prev.BM25Weight, m.Config.BM25Weight},
+				{"mimicry_dense_weight", "--dense-residual", prev.DenseWeight, m.Config.DenseWeight},
 			} {
 				if f.prev != f.model {
 					return nil, fmt.Errorf("checkpoints in %s come from a model with %s = %v, this one has %v: resume with the same setting (%s) or use another directory",

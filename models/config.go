@@ -74,6 +74,12 @@ type Config struct {
 	// such a model need the collection's BM25 index (teacher.CrossEncoder.BM25). Not part of HF's
 	// schema: outside Mimicry, add the term yourself.
 	BM25Weight float64 `json:"mimicry_bm25_weight,omitempty"`
+	// DenseWeight, when positive, adds DenseWeight times the cosine similarity of query and passage
+	// under the bi-encoder DenseModel (a frozen sentence-transformers checkpoint, typically the one
+	// the cross-encoder's body started from) to the score: a second residual, semantic where BM25 is
+	// lexical. Mimicry's scorers load DenseModel (teacher.CrossEncoder.Dense). Not part of HF's schema.
+	DenseWeight float64 `json:"mimicry_dense_weight,omitempty"`
+	DenseModel  string  `json:"mimicry_dense_model,omitempty"`
 }
 
 // Preset names a model size: PresetTiny trains on 2 CPU cores, PresetSmall is a mid-size student,

@@ -107,7 +107,7 @@ func printResults(r *report.Report) {
 	fmt.Printf("\n%s, %d evaluation queries, preset %s, seed %d, %.0f s:\n", r.Dataset.Name, r.Dataset.Queries, r.Preset, r.Seed, r.Timings.TotalSeconds)
 	fmt.Printf("  %-26s %8s %8s %8s %8s\n", "system", "nDCG@10", "RR@10", "R@100", "AP")
 	full := func(s string) string { return s + report.FullSearchSuffix }
-	for _, name := range []string{report.SystemBM25, report.SystemBiEncoder, report.SystemTeacher,
+	for _, name := range []string{report.SystemBM25, report.SystemBiEncoder, report.SystemTeacher, report.SystemTeacherResidual, report.SystemTeacherNetwork,
 		report.SystemColBERT, full(report.SystemColBERT), report.SystemColBERTHardLabels, full(report.SystemColBERTHardLabels),
 		report.SystemColBERTZeroShot, full(report.SystemColBERTZeroShot),
 		report.SystemSplade, report.SystemSpladeLambda0, report.SystemSpladeZeroShot,

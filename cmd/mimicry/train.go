@@ -34,6 +34,7 @@ and writes DIR/teacher.json: BM25 and the teacher reranking BM25's top --rerank-
 	keepBest := fs.Bool("keep-best", true, "end with the weights of the dev evaluation with the highest nDCG@10, not the last step's (needs --eval-every > 0)")
 	mark := fs.Bool("mark-matches", false, "mark the words query and passage share before tokenisation (MarkedBERT); recorded in the model's config.json")
 	rareDF := fs.Float64("mark-rare-df", teacher.DefaultMarkRareDF, "with --mark-matches: shared words in fewer than this fraction of the documents get a marker of their own (0: one marker for all)")
+	dense := fs.Bool("dense-residual", false, "with --init: add w'·cos(query, passage) under --init as a frozen bi-encoder to the score, w' fitted with BM25's (recorded in config.json)")
 	residual := fs.Bool("bm25-residual", false, "train a residual teacher: its score is its logit plus w·BM25, w fitted on the training queries (recorded in config.json; scoring it needs the collection)")
 	fs.require("out")
 	if err := fs.parse(args); err != nil {
@@ -53,7 +54,7 @@ and writes DIR/teacher.json: BM25 and the teacher reranking BM25's top --rerank-
 		return err
 	}
 	job := &teacher.Job{
-		Setup: setup, Depth: *depth, RerankDepth: *rerank, MarkExactMatches: *mark, MarkRareDF: *rareDF, BM25Residual: *residual,
+		Setup: setup, Depth: *depth, RerankDepth: *rerank, MarkExactMatches: *mark, MarkRareDF: *rareDF, BM25Residual: *residual, DenseResidual: *dense,
 		Train: teacher.Options{
 			Steps: *tr.steps, QueriesPerBatch: *tr.queries, Negatives: *negs, Loss: *loss, MaxLen: *maxLen,
 			Optimizer: tr.optimizer(), CheckpointEvery: *tr.ckptEvery, EvalEvery: *evalEvery, Quiet: *tr.quiet,
@@ -74,8 +75,9 @@ and writes DIR/teacher.json: BM25 and the teacher reranking BM25's top --rerank-
 	}{{"bm25", rep.BM25}, {"teacher", rep.Teacher}} {
 		fmt.Printf("  %-8s %8.4f %8.4f %8.4f\n", row.name, row.m["nDCG@10"], row.m["RR@10"], row.m["AP"])
 	}
-	if rep.BM25Weight > 0 {
-		fmt.Printf("  %-8s %8.4f %8.4f %8.4f   (the teacher without its %.3f·BM25 term)\n", "network", rep.Network["nDCG@10"], rep.Network["RR@10"], rep.Network["AP"], rep.BM25Weight)
+	if rep.Residual != nil {
+		fmt.Printf("  %-8s %8.4f %8.4f %8.4f   (%.3f·BM25 + %.3f·cos, without the network)\n", "residual", rep.Residual["nDCG@10"], rep.Residual["RR@10"], rep.Residual["AP"], rep.BM25Weight, rep.DenseWeight)
+		fmt.Printf("  %-8s %8.4f %8.4f %8.4f   (the teacher without its residual terms)\n", "network", rep.Network["nDCG@10"], rep.Network["RR@10"], rep.Network["AP"])
 	}
 	fmt.Printf("teacher − bm25: %+.4f nDCG@10 (paired randomisation test, %d queries: p = %.3f)\n", rep.GainNDCG10, rep.Queries, rep.GainP)
 	if rep.BestStep > 0 {

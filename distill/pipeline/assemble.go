@@ -39,6 +39,10 @@ func (r *Runner) assemble(ts TrainingSetStage, teach TeacherStage, key AnswerKey
 	}
 	rep.Systems[report.SystemBM25] = teach.Report.BM25
 	rep.Systems[report.SystemTeacher] = teach.Report.Teacher
+	if teach.Report.Residual != nil {
+		rep.Systems[report.SystemTeacherResidual] = teach.Report.Residual
+		rep.Systems[report.SystemTeacherNetwork] = teach.Report.Network
+	}
 	if err := r.curve(rep, "teacher", StageTeacher); err != nil {
 		return nil, err
 	}

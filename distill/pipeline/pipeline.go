@@ -96,6 +96,9 @@ type Scale struct {
 	// (teacher.MarkMatches, rare: in < 1% of the documents); TeacherResidual makes its score the
 	// network's logit plus w·BM25 (teacher.FitBM25Weight). README, "The teacher".
 	TeacherMarks, TeacherResidual bool
+	// TeacherDense adds the dense residual of a teacher from a pretrained checkpoint: the cosine
+	// under the checkpoint as a frozen bi-encoder (teacher.Job.DenseResidual).
+	TeacherDense bool `json:",omitempty"`
 	// StudentResidual gives the ColBERT students the residual teacher's BM25 term: their score is
 	// MaxSim + w·BM25 with the teacher's w (colbert.Job.BM25Weight), so MaxSim learns the
 	// margins of the teacher's network rather than BM25's. Ignored when the teacher is not residual.

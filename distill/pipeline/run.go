@@ -188,6 +188,7 @@ func (r *Runner) Teacher() (*TeacherStage, error) {
 				Init: cfg.Init, Vocab: sc.Vocab, Seed: cfg.Seed},
 			RerankDepth: sc.RerankDepth, DevFraction: sc.DevFraction,
 			MarkExactMatches: sc.TeacherMarks, MarkRareDF: teacher.DefaultMarkRareDF, BM25Residual: sc.TeacherResidual,
+			DenseResidual: sc.TeacherDense && cfg.Init != "",
 			Train: teacher.Options{
 				Steps: sc.TeacherSteps, QueriesPerBatch: sc.TeacherQueries, Negatives: sc.TeacherNegatives, MaxLen: sc.MaxLen,
 				EvalEvery: sc.TeacherEvalEvery, Quiet: cfg.Quiet, OnLog: cfg.OnLog,

@@ -11,6 +11,8 @@ var tableRows = []struct{ system, label string }{
 	{SystemBM25, "BM25 (Anserini defaults)"},
 	{SystemBiEncoder, "The pretrained checkpoint as a bi-encoder, zero-shot, full-corpus search"},
 	{SystemTeacher, "Teacher: cross-encoder reranking BM25's top k"},
+	{SystemTeacherResidual, "The teacher's residual terms alone (w·BM25, + w'·cos), no network, reranking"},
+	{SystemTeacherNetwork, "The teacher's network alone, without its residual terms, reranking"},
 	{SystemColBERT, "ColBERT, Margin-MSE, reranking BM25's top k"},
 	{SystemColBERTHardLabels, "ColBERT, hard labels only (ablation), reranking"},
 	{SystemColBERT + MaxSimSuffix, "ColBERT, Margin-MSE, its MaxSim alone (no BM25 term), reranking"},

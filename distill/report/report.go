@@ -26,6 +26,10 @@ const (
 	SystemColBERTHardLabels = "colbert_hard_labels"
 	SystemSplade            = "splade"
 	SystemSpladeLambda0     = "splade_lambda0"
+	// A residual teacher's parts, reranking the same candidates: its first-stage terms alone
+	// (w·BM25, + w'·cos with a dense residual) and its network alone.
+	SystemTeacherResidual = "teacher_residual_terms"
+	SystemTeacherNetwork  = "teacher_network"
 	// The zero-shot rows of a run from a pretrained checkpoint: the checkpoint as a dense
 	// bi-encoder, and each student as it starts, before distillation.
 	SystemBiEncoder       = "biencoder_zero_shot"

@@ -43,6 +43,10 @@ type CrossEncoder struct {
 	// model that marks rare matches (models.Config.MarkRareDF > 0) need; see UseCollection. Other
 	// models ignore it.
 	BM25 *bm25.Index
+	// Dense is the frozen bi-encoder of a model with a dense residual (models.Config.DenseWeight >
+	// 0: its score adds that weight times the pair's cosine similarity under it); UseCollection
+	// loads it from models.Config.DenseModel.
+	Dense *Dense
 
 	exec *context.Exec
 }
@@ -121,9 +125,13 @@ func (c *CrossEncoder) Score(queries, passages []string) ([]float64, error) {
 		}
 		bar.Add(len(idx), "")
 	}
-	if w := c.Model.Config.BM25Weight; w > 0 {
-		if err := addBM25(c.BM25, w, raw, rawPassages, out); err != nil {
+	if cfg := c.Model.Config; cfg.BM25Weight > 0 || cfg.DenseWeight > 0 {
+		prior, err := residual(cfg, c.BM25, c.Dense, raw, rawPassages)
+		if err != nil {
 			return nil, err
+		}
+		for i := range out {
+			out[i] += prior[i]
 		}
 	}
 	return out, nil

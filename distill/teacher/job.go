@@ -1,6 +1,7 @@
 package teacher
 
 import (
+	"errors"
 	"path/filepath"
 	"slices"
 	"time"
@@ -35,6 +36,10 @@ type Job struct {
 	// on the training queries' BM25 top RerankDepth before training ([FitBM25Weight]) and recorded in the model's
 	// configuration (models.Config.BM25Weight). Ignored when the initial model already has a weight.
 	BM25Residual bool
+	// DenseResidual adds a second residual term (models.Config.DenseWeight): the cosine similarity
+	// of query and passage under Init as a frozen bi-encoder (a sentence-transformers checkpoint),
+	// its weight fitted with BM25's ([FitResidualWeights]). It needs Init.
+	DenseResidual bool
 	// Depth is the BM25 depth from which hard negatives are mined [50].
 	Depth int
 	// DevFraction of the training queries are held out as dev groups [DefaultDevFraction].
@@ -62,9 +67,15 @@ type Report struct {
 	GainNDCG10 float64 `json:"gain_ndcg10"`
 	GainP      float64 `json:"gain_p"`
 	// BM25Weight is the residual model's weight of BM25 (absent for a plain cross-encoder), and
-	// Network the measures of its network alone (the teacher's scores minus BM25Weight·BM25).
-	BM25Weight float64            `json:"bm25_weight,omitempty"`
-	Network    map[string]float64 `json:"network,omitempty"`
+	// Network the measures of its network alone (the teacher's scores minus its residual terms).
+	BM25Weight float64 `json:"bm25_weight,omitempty"`
+	// DenseWeight is the weight of the dense residual term (the cosine under DenseModel), and
+	// Residual the measures of the residual terms alone, without the network: the first-stage
+	// hybrid the network learns to correct.
+	DenseWeight float64            `json:"dense_weight,omitempty"`
+	DenseModel  string             `json:"dense_model,omitempty"`
+	Residual    map[string]float64 `json:"residual,omitempty"`
+	Network     map[string]float64 `json:"network,omitempty"`
 	// TrainGroups is the number of training groups (queries with positives and hard negatives).
 	TrainGroups int `json:"train_groups"`
 	// Steps is the number of optimisation steps.
@@ -111,8 +122,22 @@ func (j *Job) Run() (*CrossEncoder, *Report, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	weight := 0.0
-	if j.BM25Residual {
+	weight, denseWeight := 0.0, 0.0
+	var dense *Dense
+	switch {
+	case j.DenseResidual && j.Init == "":
+		return nil, nil, errors.New("teacher job: the dense residual is the cosine under the checkpoint the teacher starts from: it needs Init")
+	case j.DenseResidual:
+		if dense, err = LoadDense(j.Init, j.Backend, j.Train.MaxLen); err != nil {
+			return nil, nil, err
+		}
+		if err := dense.Warm(docTexts(col)); err != nil {
+			return nil, nil, err
+		}
+		if weight, denseWeight, err = fitResidual(ix, dense, set, train.OrDefault(j.RerankDepth, 100), j.BM25Residual); err != nil {
+			return nil, nil, err
+		}
+	case j.BM25Residual:
 		if weight, err = FitBM25Weight(ix, set, train.OrDefault(j.RerankDepth, 100)); err != nil {
 			return nil, nil, err
 		}
@@ -121,10 +146,13 @@ func (j *Job) Run() (*CrossEncoder, *Report, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if denseWeight > 0 && m.Config.DenseWeight <= 0 {
+		m.Config.DenseWeight, m.Config.DenseModel = denseWeight, j.Init
+	}
 	opts := j.Train
 	opts.Model, opts.Tokenizer, opts.Backend, opts.Seed = m, tk, j.Backend, j.Seed
-	opts.OutDir, opts.BM25 = j.OutDir, ix
-	scorer := &CrossEncoder{Model: m, Tokenizer: tk, Backend: j.Backend, MaxLen: opts.MaxLen, BatchSize: 64, Label: "teacher", BM25: ix, Progress: !opts.Quiet}
+	opts.OutDir, opts.BM25, opts.Dense = j.OutDir, ix, dense
+	scorer := &CrossEncoder{Model: m, Tokenizer: tk, Backend: j.Backend, MaxLen: opts.MaxLen, BatchSize: 64, Label: "teacher", BM25: ix, Dense: dense, Progress: !opts.Quiet}
 	if opts.Eval == nil && len(set.Dev) > 0 && opts.EvalEvery > 0 {
 		opts.Eval = func(int) (map[string]float64, error) { return DevRerank(scorer, set) }
 	}
@@ -156,10 +184,11 @@ func (j *Job) Run() (*CrossEncoder, *Report, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var network map[string]float64
-	if w := m.Config.BM25Weight; w > 0 {
-		// The network's own ranking: the teacher's scores minus the BM25 term.
-		lexical, err := score.Rerank(&score.BM25{Index: ix}, col.Queries, cands, texts)
+	var network, residualAlone map[string]float64
+	if cfg := m.Config; cfg.BM25Weight > 0 || cfg.DenseWeight > 0 {
+		// The network's own ranking (the teacher's scores minus the residual terms), and the
+		// residual terms' (the first-stage hybrid without the network).
+		first, err := score.Rerank(residualScorer{cfg: cfg, ix: ix, dense: dense}, col.Queries, cands, texts)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -167,10 +196,13 @@ func (j *Job) Run() (*CrossEncoder, *Report, error) {
 		for q, docs := range teacherRun {
 			alone[q] = map[string]float64{}
 			for d, s := range docs {
-				alone[q][d] = s - w*lexical[q][d]
+				alone[q][d] = s - first[q][d]
 			}
 		}
 		if network, err = eval.Means(col.Qrels, alone); err != nil {
+			return nil, nil, err
+		}
+		if residualAlone, err = eval.Means(col.Qrels, first); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -178,6 +210,7 @@ func (j *Job) Run() (*CrossEncoder, *Report, error) {
 		Dataset: col.Name, Queries: len(col.Queries), RerankDepth: k, BM25: bmMeasures, Teacher: teacherMeasures,
 		TrainGroups: len(set.Train), Steps: res.Steps, TrainSecs: trainSecs,
 		BM25Weight: m.Config.BM25Weight, Network: network, GainNDCG10: gain, GainP: gainP,
+		DenseWeight: m.Config.DenseWeight, DenseModel: m.Config.DenseModel, Residual: residualAlone,
 	}
 	if res.BestStep >= 0 {
 		rep.BestStep, rep.BestDev = res.BestStep, res.BestEval
@@ -227,4 +260,29 @@ func DevRerank(s score.Scorer, set *negatives.TrainingSet) (map[string]float64, 
 		return nil, err
 	}
 	return res.Mean, nil
+}
+
+// residualScorer scores pairs by a residual cross-encoder's first-stage terms alone.
+type residualScorer struct {
+	cfg   *models.Config
+	ix    *bm25.Index
+	dense *Dense
+}
+
+// Name implements score.Scorer.
+func (r residualScorer) Name() string { return "residual" }
+
+// Score implements score.Scorer.
+func (r residualScorer) Score(queries, passages []string) ([]float64, error) {
+	return residual(r.cfg, r.ix, r.dense, queries, passages)
+}
+
+// docTexts are the texts of the collection's documents, as the models read them.
+func docTexts(col *datasets.Collection) []string {
+	texts := score.Texts(col.Docs)
+	out := make([]string, len(col.Docs))
+	for i, d := range col.Docs {
+		out[i] = texts[d.ID]
+	}
+	return out
 }

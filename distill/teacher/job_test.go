@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
@@ -16,6 +17,7 @@ import (
 	"github.com/mimicry-ir/mimicry/distill/train"
 	"github.com/mimicry-ir/mimicry/models"
 	"github.com/mimicry-ir/mimicry/models/backend"
+	"github.com/mimicry-ir/mimicry/models/tokenizer"
 )
 
 // smallTeacherSetup is the synthetic collection (10 evaluation queries), the backend and a 1-layer,
@@ -173,4 +175,76 @@ func TestFitBM25WeightMinimisesTheListwiseLoss(t *testing.T) {
 		t.Fatalf("w = %g: loss %g, at 0.9w %g, at 1.1w %g, at 0 %g", w, loss(w), loss(0.9*w), loss(1.1*w), loss(0))
 	}
 	t.Logf("w = %.3f: listwise loss %.4f (uniform: %.4f)", w, loss(w), loss(0))
+}
+
+// TestDenseResidualTeacher trains a teacher from a (tiny, seeded) bi-encoder checkpoint with both
+// residual terms: the weights are fitted and recorded, the report has the residual terms alone and
+// the network alone, and the exported teacher, once given the collection, scores a pair as its
+// network's logit plus w·BM25 plus w'·cosine under the checkpoint.
+func TestDenseResidualTeacher(t *testing.T) {
+	col, be, cfg := smallTeacherSetup(t)
+	tk := tokenizer.Default()
+	cfg.VocabSize = tk.VocabSize()
+	bi, err := models.New(models.KindBiEncoder, cfg, 0, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	init := filepath.Join(t.TempDir(), "bi")
+	if err := models.ExportHF(init, bi, be, tk); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	job := &Job{Setup: train.Setup{Collection: col, Backend: be, OutDir: dir, Init: init, Seed: 1}, Depth: 20, RerankDepth: 20,
+		BM25Residual: true, DenseResidual: true, Train: Options{Steps: 2, QueriesPerBatch: 2, Negatives: 2, MaxLen: 48, Quiet: true}}
+	_, rep, err := job.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(rep.BM25Weight > 0) || !(rep.DenseWeight >= 0) || rep.DenseModel != init || rep.Residual == nil || rep.Network == nil {
+		t.Fatalf("report: bm25 weight %g, dense weight %g (%q), residual %v, network %v", rep.BM25Weight, rep.DenseWeight, rep.DenseModel, rep.Residual, rep.Network)
+	}
+	ce, _, err := Load(dir, be, 48, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := ce.Model.Config; c.DenseWeight != rep.DenseWeight || c.DenseModel != init {
+		t.Fatalf("exported config: dense weight %g (%q)", c.DenseWeight, c.DenseModel)
+	}
+	if err := ce.UseCollection(col); err != nil {
+		t.Fatal(err)
+	}
+	// A random bi-encoder may earn a weight of 0; check the formula with a weight that shows.
+	t.Logf("fitted weights: BM25 %g, dense %g", rep.BM25Weight, rep.DenseWeight)
+	ce.Model.Config.DenseWeight = max(rep.DenseWeight, 0.5)
+	qs := []string{col.Queries[0].Text, col.Queries[0].Text}
+	ps := []string{col.Docs[0].Text, col.Docs[1].Text}
+	full, err := ce.Score(qs, ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lexical, err := (&score.BM25{Index: ce.BM25}).Score(qs, ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cos, err := ce.Dense.Cosines(qs, ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	netCfg := *ce.Model.Config
+	netCfg.BM25Weight, netCfg.DenseWeight = 0, 0
+	net := &CrossEncoder{Model: &models.Model{Kind: ce.Model.Kind, Config: &netCfg, Ctx: ce.Model.Ctx}, Tokenizer: ce.Tokenizer, Backend: be, MaxLen: 48}
+	alone, err := net.Score(qs, ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range full {
+		if want := alone[i] + rep.BM25Weight*lexical[i] + ce.Model.Config.DenseWeight*cos[i]; math.Abs(full[i]-want) > 1e-4 {
+			t.Errorf("pair %d: score %g, want network %g + %g × BM25 %g + %g × cos %g", i, full[i], alone[i], rep.BM25Weight, lexical[i], ce.Model.Config.DenseWeight, cos[i])
+		}
+	}
+	job.Init = ""
+	job.OutDir = t.TempDir()
+	if _, _, err := job.Run(); err == nil || !strings.Contains(err.Error(), "Init") {
+		t.Errorf("a dense residual without Init: %v", err)
+	}
 }

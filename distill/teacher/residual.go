@@ -9,6 +9,7 @@ import (
 	"github.com/mimicry-ir/mimicry/datasets/bm25"
 	"github.com/mimicry-ir/mimicry/datasets/negatives"
 	"github.com/mimicry-ir/mimicry/distill/score"
+	"github.com/mimicry-ir/mimicry/models"
 )
 
 // FitBM25Weight returns the softmax temperature at which BM25 best predicts the training positives
@@ -66,50 +67,60 @@ func FitBM25Weight(ix *bm25.Index, set *negatives.TrainingSet, depth int) (float
 		}
 		return total / float64(len(groups))
 	}
-	lo, hi := 0.0, 10.0
-	phi := (math.Sqrt(5) - 1) / 2
-	a, b := hi-phi*(hi-lo), lo+phi*(hi-lo)
-	fa, fb := loss(a), loss(b)
-	for hi-lo > 1e-4 {
-		if fa <= fb {
-			hi, b, fb = b, a, fa
-			a = hi - phi*(hi-lo)
-			fa = loss(a)
-		} else {
-			lo, a, fa = a, b, fb
-			b = lo + phi*(hi-lo)
-			fb = loss(b)
+	return goldenMin(loss, 0, 10, 1e-4), nil
+}
+
+// UseCollection gives the scorer what a residual model needs to rank col: the BM25 index of the
+// collection, which a model with a BM25 term (models.Config.BM25Weight > 0) and one that marks rare
+// matches (models.Config.MarkRareDF > 0) need, and the bi-encoder of a dense term
+// (models.Config.DenseWeight > 0), loaded from models.Config.DenseModel. For other models it does
+// nothing.
+func (c *CrossEncoder) UseCollection(col *datasets.Collection) error {
+	cfg := c.Model.Config
+	if NeedsCollection(cfg) && c.BM25 == nil {
+		ix, err := bm25.Build(col.Docs, bm25.Config{})
+		if err != nil {
+			return err
+		}
+		c.BM25 = ix
+	}
+	if cfg.DenseWeight > 0 && c.Dense == nil {
+		dense, err := LoadDense(cfg.DenseModel, c.Backend, c.MaxLen)
+		if err != nil {
+			return err
+		}
+		c.Dense = dense
+	}
+	return nil
+}
+
+// residual is the first-stage part of a residual cross-encoder's scores of the (unmarked) pairs:
+// BM25Weight·BM25 + DenseWeight·cos.
+func residual(cfg *models.Config, ix *bm25.Index, dense *Dense, queries, passages []string) ([]float64, error) {
+	out := make([]float64, len(queries))
+	if w := cfg.BM25Weight; w > 0 {
+		if ix == nil {
+			return nil, fmt.Errorf("cross-encoder: the model adds %g × BM25 to its scores (mimicry_bm25_weight) but has no BM25 index: give it the collection it ranks (CrossEncoder.UseCollection; --data on the command line)", w)
+		}
+		b, err := (&score.BM25{Index: ix}).Score(queries, passages)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			out[i] += w * b[i]
 		}
 	}
-	return (lo + hi) / 2, nil
-}
-
-// UseCollection gives the scorer the BM25 index of the collection it will rank, which a residual
-// cross-encoder (models.Config.BM25Weight > 0) and one that marks rare matches
-// (models.Config.MarkRareDF > 0) need; for other models it does nothing.
-func (c *CrossEncoder) UseCollection(col *datasets.Collection) error {
-	if !NeedsCollection(c.Model.Config) || c.BM25 != nil {
-		return nil
+	if w := cfg.DenseWeight; w > 0 {
+		if dense == nil {
+			return nil, fmt.Errorf("cross-encoder: the model adds %g × the cosine under %s to its scores (mimicry_dense_weight) but has no bi-encoder (CrossEncoder.UseCollection loads it)", w, cfg.DenseModel)
+		}
+		c, err := dense.Cosines(queries, passages)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			out[i] += w * c[i]
+		}
 	}
-	ix, err := bm25.Build(col.Docs, bm25.Config{})
-	if err != nil {
-		return err
-	}
-	c.BM25 = ix
-	return nil
-}
-
-// addBM25 adds weight times the BM25 scores of the (unmarked) pairs to scores.
-func addBM25(ix *bm25.Index, weight float64, queries, passages []string, scores []float64) error {
-	if ix == nil {
-		return fmt.Errorf("cross-encoder: the model adds %g × BM25 to its scores (mimicry_bm25_weight) but has no BM25 index: give it the collection it ranks (CrossEncoder.UseCollection; --data on the command line)", weight)
-	}
-	b, err := (&score.BM25{Index: ix}).Score(queries, passages)
-	if err != nil {
-		return err
-	}
-	for i := range scores {
-		scores[i] += weight * b[i]
-	}
-	return nil
+	return out, nil
 }

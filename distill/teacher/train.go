@@ -63,6 +63,8 @@ type Options struct {
 	// BM25 is the collection's index, which a residual model (models.Config.BM25Weight > 0) adds to
 	// its scores and a model that marks rare matches (models.Config.MarkRareDF > 0) consults.
 	BM25 *bm25.Index
+	// Dense is the bi-encoder of a model with a dense residual (models.Config.DenseWeight > 0).
+	Dense *Dense
 }
 
 // Train fine-tunes a cross-encoder on (query, positive, hard negatives) groups: each step
@@ -106,9 +108,12 @@ func Train(set *negatives.TrainingSet, opts Options) (*train.Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("teacher: %w", err)
 	}
-	residual := cfg.BM25Weight > 0
-	if residual && opts.BM25 == nil {
+	isResidual := cfg.BM25Weight > 0 || cfg.DenseWeight > 0
+	if cfg.BM25Weight > 0 && opts.BM25 == nil {
 		return nil, fmt.Errorf("teacher: the model adds %g × BM25 to its scores (mimicry_bm25_weight) but Options.BM25 is nil", cfg.BM25Weight)
+	}
+	if cfg.DenseWeight > 0 && opts.Dense == nil {
+		return nil, fmt.Errorf("teacher: the model adds %g × the cosine under %s to its scores (mimicry_dense_weight) but Options.Dense is nil", cfg.DenseWeight, cfg.DenseModel)
 	}
 	batches := func(step int) ([]any, error) {
 		rawQs, rawPs := sampler.pairs(step)
@@ -117,11 +122,11 @@ func Train(set *negatives.TrainingSet, opts Options) (*train.Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !residual {
+		if !isResidual {
 			return []any{in.IDs, in.TypeIDs, in.Mask}, nil
 		}
-		prior := make([]float64, len(rawQs))
-		if err := addBM25(opts.BM25, cfg.BM25Weight, rawQs, rawPs, prior); err != nil {
+		prior, err := residual(cfg, opts.BM25, opts.Dense, rawQs, rawPs)
+		if err != nil {
 			return nil, err
 		}
 		return []any{in.IDs, in.TypeIDs, in.Mask, prior}, nil
@@ -129,7 +134,7 @@ func Train(set *negatives.TrainingSet, opts Options) (*train.Result, error) {
 	loss := func(ctx *context.Context, _ *Node, in []*Node) (*Node, []*Node) {
 		logits := models.CrossEncoderLogits(ctx, cfg, in[0], in[1], in[2])
 		scores := Reshape(logits, b, 1+n)
-		if residual {
+		if isResidual {
 			scores = Add(scores, Reshape(ConvertDType(in[3], scores.DType()), b, 1+n))
 		}
 		var l *Node
