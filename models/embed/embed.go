@@ -96,7 +96,9 @@ func (e *Encoder) Encode(texts []string, query bool) ([]Embedding, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.exec = exec
+		// One program per (batch, length) shape: batches are padded to a power of two texts and
+		// lengths to a multiple of 8 (layout), which bounds the shapes by a few hundred at most.
+		e.exec = exec.SetMaxCache(-1)
 	}
 	maxLen, opts, err := e.layout(query)
 	if err != nil {
@@ -124,9 +126,12 @@ func (e *Encoder) Encode(texts []string, query bool) ([]Embedding, error) {
 		}
 		idx := order[start:end]
 		start = end
-		part := make([]string, len(idx))
+		part := make([]string, len(idx), paddedBatch(len(idx), size))
 		for k, i := range idx {
 			part[k] = texts[i]
+		}
+		for len(part) < cap(part) {
+			part = append(part, part[len(part)-1]) // filler rows, dropped below
 		}
 		embs, err := e.encodeBatch(part, maxLen, opts, query)
 		if err != nil {
@@ -137,6 +142,17 @@ func (e *Encoder) Encode(texts []string, query bool) ([]Embedding, error) {
 		}
 	}
 	return out, nil
+}
+
+// paddedBatch is the number of rows a batch of n texts is run with: the next power of two, at most
+// size (or n when larger), so that callers encoding a few new texts at a time (the teacher's dense
+// residual, one training batch after another) compile a handful of programs instead of one per count.
+func paddedBatch(n, size int) int {
+	p := 1
+	for p < n {
+		p *= 2
+	}
+	return max(n, min(p, size))
 }
 
 // layout is the length and tokenizer options of the model's inputs.

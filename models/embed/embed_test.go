@@ -164,3 +164,12 @@ func TestCrossEncoderHasNoEmbedding(t *testing.T) {
 		t.Errorf("cross-encoder: %v", err)
 	}
 }
+
+// TestPaddedBatch: batches run with a power of two rows, capped by the batch size.
+func TestPaddedBatch(t *testing.T) {
+	for _, c := range []struct{ n, size, want int }{{1, 32, 1}, {3, 32, 4}, {8, 32, 8}, {17, 32, 32}, {20, 24, 24}, {5, 5, 5}} {
+		if got := paddedBatch(c.n, c.size); got != c.want {
+			t.Errorf("paddedBatch(%d, %d) = %d, want %d", c.n, c.size, got, c.want)
+		}
+	}
+}
