@@ -9,14 +9,17 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gomlx/gomlx/backends"
 	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/distill/report"
 	"github.com/mimicry-ir/mimicry/distill/splade"
 	"github.com/mimicry-ir/mimicry/models"
+	"github.com/mimicry-ir/mimicry/models/backend"
 )
 
 // childDirEnv makes the test binary run the small pipeline in the named folder and exit (the
@@ -69,10 +72,22 @@ func smallCollection() *datasets.Collection {
 	return c
 }
 
+// simpleGo is the backend of these tests. They check what does not depend on the backend (stages,
+// resuming after a kill, determinism, the report), and on XLA-CPU compiling each graph costs more
+// than running it at this size; the pipeline runs on XLA-CPU in CI through the notebooks and
+// .ci/gpu-check, and every job is compared across backends by the TestCrossBackend tests.
+var simpleGo = sync.OnceValue(func() backends.Backend {
+	b, err := backend.NewSimpleGo()
+	if err != nil {
+		panic(err)
+	}
+	return b
+})
+
 // smallConfig runs every stage with one-layer, 32-wide models for a few steps.
 func smallConfig(dir string) Config {
 	return Config{
-		Collection: smallCollection(), Data: "synthetic-small", Preset: models.PresetTiny, Seed: 5, OutDir: dir, Quiet: true, Log: io.Discard,
+		Backend: simpleGo(), Collection: smallCollection(), Data: "synthetic-small", Preset: models.PresetTiny, Seed: 5, OutDir: dir, Quiet: true, Log: io.Discard,
 		Model: &models.Config{ModelType: "bert", HiddenSize: 32, NumHiddenLayers: 1, NumAttentionHeads: 2, IntermediateSize: 64,
 			HiddenAct: "gelu", MaxPositionEmbeddings: 48, TypeVocabSize: 2, InitializerRange: 0.02, LayerNormEps: 1e-12, DType: "float32"},
 		Scale: Scale{Vocab: 300, MaxLen: 48, QueryLen: 12, DocLen: 32, TeacherSteps: 8, ColBERTSteps: 8, SpladeSteps: 8,

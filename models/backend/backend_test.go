@@ -23,6 +23,15 @@ func isolateEnv(t *testing.T) {
 	}
 	t.Setenv("HOME", t.TempDir())
 	t.Chdir(t.TempDir()) // No .venv above the working directory.
+	// Nor a virtualenv's python3 on the PATH (CI puts .venv/bin there): asked for its site-packages,
+	// it would report the .venv's plugin.
+	var path []string
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		if _, err := os.Stat(filepath.Join(dir, "..", "pyvenv.cfg")); err != nil {
+			path = append(path, dir)
+		}
+	}
+	t.Setenv("PATH", strings.Join(path, string(os.PathListSeparator)))
 }
 
 // touch creates an empty (not a real plugin) file, with its directories.

@@ -163,7 +163,7 @@ func TestMalformedFiles(t *testing.T) {
 		{"template", "tokenizer.json", `{` + bert + `"post_processor": {"type": "TemplateProcessing", "single": [{"Sequence": {"id": "A", "type_id": 0}}], "pair": [], "special_tokens": {}}, ` + okModel + `}`, []string{"post_processor", "TemplateProcessing.single"}},
 		{"bert processing id", "tokenizer.json", `{` + bert + `"post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 102], "cls": ["[CLS]", 101]}, ` + okModel + `}`, []string{"post_processor", `"[CLS]" id 101`, "vocabulary gives it 2"}},
 		{"added lstrip", "tokenizer.json", `{` + bert + `"added_tokens": [{"id": 4, "content": "[MASK]", "lstrip": true}], ` + okModel + `}`, []string{"added_tokens", `"[MASK]"`, `"lstrip": true`}},
-		{"added normalized", "tokenizer.json", `{` + bert + `"added_tokens": [{"id": 4, "content": "[MASK]", "normalized": true}], ` + okModel + `}`, []string{"added_tokens", `"normalized": true`}},
+		{"added single word", "tokenizer.json", `{` + bert + `"added_tokens": [{"id": 4, "content": "[MASK]", "single_word": true}], ` + okModel + `}`, []string{"added_tokens", `"single_word": true`}},
 		{"json special missing", "tokenizer.json", `{` + bert + `"model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "[UNK]": 1}}}`, []string{`"[CLS]"`}},
 	} {
 		p := writeTemp(t, c.file, c.content)
