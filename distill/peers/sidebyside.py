@@ -198,14 +198,25 @@ def train_mimicry(a, task, seed, out, data):
             "--passages-per-query", str(SPLADE_PASSAGES), "--lambda-q", str(LAMBDA_Q), "--lambda-d", str(LAMBDA_D),
             "--lexical-threshold", "5", "--no-guard"], log)
         rep = json.load(open(os.path.join(out, "splade.json")))
-        return rep["train_s"], os.path.join(out, "run.trec")
+        return rep["train_s"], step_times(out), os.path.join(out, "run.trec")
     extra = ["--recipe", "kl", "--negatives", str(KL_NEGATIVES)] if task == "colbert-kl" else []
     # --heldout 0: train on every key query, as the peers do; no exhaustive search (not compared).
     mimicry(a, ["train", "colbert"] + common + extra + [
         "--query-len", str(a.query_len), "--doc-len", str(a.doc_len), "--dim", str(DIM),
         "--rerank-depth", str(a.rerank_depth), "--heldout", "0", "--exhaustive-max-docs", "-1"], log)
     rep = json.load(open(os.path.join(out, "colbert.json")))
-    return rep["train_s"], os.path.join(out, "run.colbert-rerank.trec")
+    return rep["train_s"], step_times(out), os.path.join(out, "run.colbert-rerank.trec")
+
+
+def step_times(out):
+    """{step: seconds since training began} from Mimicry's metrics.jsonl (a line every 10 steps)."""
+    times = {}
+    with open(need(os.path.join(out, "metrics.jsonl"), "Mimicry's training log")) as f:
+        for line in f:
+            r = json.loads(line) if line.strip() else {}
+            if "elapsed_s" in r and r.get("step"):
+                times[r["step"]] = r["elapsed_s"]
+    return times
 
 
 # ---------------------------------------------------------------- sampling (Mimicry's scheme)
@@ -254,6 +265,19 @@ def draw_rows(key, col, task, seed, n_rows):
 
 
 # ---------------------------------------------------------------- peers
+
+def timed_train(trainer):
+    """Runs trainer.train(); returns the wall time and {step: seconds since the start}."""
+    from transformers import TrainerCallback
+    t0, times = time.time(), {}
+
+    class Clock(TrainerCallback):
+        def on_step_end(self, args, state, control, **kw):
+            times[state.global_step] = time.time() - t0
+    trainer.add_callback(Clock())
+    trainer.train()
+    return time.time() - t0, times
+
 
 def peer_args(a, seed, out, cls):
     return cls(output_dir=out, max_steps=a.steps, per_device_train_batch_size=a.batch, learning_rate=a.lr,
@@ -310,9 +334,7 @@ def train_pylate(a, task, seed, rows, col, out):
     trainer = SentenceTransformerTrainer(model=model, args=peer_args(a, seed, out, SentenceTransformerTrainingArguments),
                                          train_dataset=kd_dataset(rows, col), loss=loss,
                                          data_collator=utils.ColBERTCollator(model.tokenize))
-    t0 = time.time()
-    trainer.train()
-    return model, time.time() - t0
+    return (model,) + timed_train(trainer)
 
 
 def train_st_splade(a, seed, rows, col, out):
@@ -330,9 +352,7 @@ def train_st_splade(a, seed, rows, col, out):
                       query_regularizer_weight=LAMBDA_Q)  # FLOPS both, quadratic warm-up over a third (the trainer's callback)
     trainer = SparseEncoderTrainer(model=model, args=peer_args(a, seed, out, SparseEncoderTrainingArguments),
                                    train_dataset=datasets.Dataset.from_dict(cols), loss=loss)
-    t0 = time.time()
-    trainer.train()
-    return model, time.time() - t0
+    return (model,) + timed_train(trainer)
 
 
 def rerank_pylate(model, col, evalq, cands):
@@ -395,15 +415,15 @@ def run_cell(a, row, task, lib, seed, col, key, evalq, cands, data):
     np.random.seed(seed)
     torch.manual_seed(seed)
     if lib == "mimicry":
-        train_s, mrun = train_mimicry(a, task, seed, out, data)
+        train_s, times, mrun = train_mimicry(a, task, seed, out, data)
         run = {q: v for q, v in read_run(mrun).items() if q in set(evalq)}
     else:
         rows = draw_rows(key, col, task, seed, a.steps * a.batch)
         if lib == "pylate":
-            model, train_s = train_pylate(a, task, seed, rows, col, os.path.join(out, "trainer"))
+            model, train_s, times = train_pylate(a, task, seed, rows, col, os.path.join(out, "trainer"))
             run = rerank_pylate(model, col, evalq, cands)
         else:
-            model, train_s = train_st_splade(a, seed, rows, col, os.path.join(out, "trainer"))
+            model, train_s, times = train_st_splade(a, seed, rows, col, os.path.join(out, "trainer"))
             run = retrieve_st(model, col, evalq, 1000)
     run_path = os.path.join(out, "sidebyside.trec")  # the evaluation queries' part, for both evaluators
     write_run(run_path, run, slug(row))
@@ -412,10 +432,15 @@ def run_cell(a, row, task, lib, seed, col, key, evalq, cands, data):
         if bad:
             die("%s seed %d reranks other candidates than BM25's top %d for %d queries (e.g. %s)" % (row, seed, a.rerank_depth, len(bad), bad[0]))
     irm, mim, nq = evaluate(a, run_path, data, set(evalq), col["test"], os.path.join(out, "log.txt"))
-    tokens = a.steps * a.batch * (a.query_len + dict((s[0], s[3]) for s in SYSTEMS)[row] * a.doc_len)
+    per_step = a.batch * (a.query_len + dict((s[0], s[3]) for s in SYSTEMS)[row] * a.doc_len)
+    tokens = a.steps * per_step
+    # Steady state: the steps after the first 10 (Mimicry's first log line, which holds XLA's compilation).
+    k0, steady = 10, None
+    if a.steps > k0 and k0 in times and a.steps in times:
+        steady = (a.steps - k0) * per_step / max(times[a.steps] - times[k0], 1e-9)
     res = dict(system=row, task=task, seed=seed, ndcg10=irm, ndcg10_mimicry_eval=mim, abs_delta=abs(irm - mim),
                queries=len(evalq), queries_in_run=nq, train_s=train_s, padded_tokens=tokens,
-               tokens_per_s=tokens / max(train_s, 1e-9), run=run_path)
+               tokens_per_s=tokens / max(train_s, 1e-9), steady_tokens_per_s=steady, run=run_path)
     json.dump(res, open(done, "w"), indent=1)
     print("[%s seed %d] nDCG@10 %.4f (mimicry eval %.4f), trained in %.1f s" % (row, seed, irm, mim, train_s), flush=True)
     return res
@@ -423,8 +448,8 @@ def run_cell(a, row, task, lib, seed, col, key, evalq, cands, data):
 
 def table(a, cells, bm25):
     seeds = a.seeds
-    head = "| system | " + " | ".join("nDCG@10 seed %d" % s for s in seeds) + " | mean | spread | train wall s | tokens/s |"
-    lines = [head, "|" + "---|" * (len(seeds) + 5)]
+    head = "| system | " + " | ".join("nDCG@10 seed %d" % s for s in seeds) + " | mean | spread | train wall s | tokens/s | tokens/s after step 10 |"
+    lines = [head, "|" + "---|" * (len(seeds) + 6)]
     summary = []
     for row, task, lib, _ in SYSTEMS:
         cs = [c for c in cells if c["system"] == row]
@@ -435,14 +460,19 @@ def table(a, cells, bm25):
         mean = sum(vals) / len(vals)
         wall = sum(by[s]["train_s"] for s in seeds) / len(seeds)
         tps = sum(by[s]["tokens_per_s"] for s in seeds) / len(seeds)
-        summary.append(dict(system=row, task=task, ndcg10=vals, mean=mean, spread=max(vals) - min(vals), train_s=wall, tokens_per_s=tps))
-        lines.append("| %s | %s | %.4f | %.4f | %.1f | %.0f |" % (row, " | ".join("%.4f" % v for v in vals), mean, max(vals) - min(vals), wall, tps))
-    lines.append("| BM25 (candidates) | %s | %.4f | 0 | – | – |" % (" | ".join("%.4f" % bm25 for _ in seeds), bm25))
+        st = [by[s].get("steady_tokens_per_s") for s in seeds]
+        steady = sum(st) / len(st) if None not in st else None
+        summary.append(dict(system=row, task=task, ndcg10=vals, mean=mean, spread=max(vals) - min(vals), train_s=wall,
+                            tokens_per_s=tps, steady_tokens_per_s=steady))
+        lines.append("| %s | %s | %.4f | %.4f | %.1f | %.0f | %s |" % (row, " | ".join("%.4f" % v for v in vals), mean, max(vals) - min(vals),
+                                                                    wall, tps, "–" if steady is None else "%.0f" % steady))
+    lines.append("| BM25 (candidates) | %s | %.4f | 0 | – | – | – |" % (" | ".join("%.4f" % bm25 for _ in seeds), bm25))
     delta = max([c["abs_delta"] for c in cells] or [0.0])
     lines += ["", "nDCG@10 by ir_measures (pytrec_eval) over %d queries; `mimicry eval --complete` on the same runs: max |Δ| %.2g. "
               "ColBERT rows rerank BM25's top %d, SPLADE rows retrieve from the corpus. %d steps x %d queries, lr %g, "
               "lengths %d/%d, %d threads. Train wall s and tokens/s are means over the seeds; tokens are nominal padded "
-              "tokens (steps x batch x (query_len + passages x doc_len))." %
+              "tokens (steps x batch x (query_len + passages x doc_len)); the wall time includes Mimicry's XLA compilation, "
+              "the last column leaves out the first 10 steps (– when --steps is 10 or fewer)." %
               (cells[0]["queries"] if cells else 0, delta, a.rerank_depth, a.steps, a.batch, a.lr, a.query_len, a.doc_len, a.threads)]
     return "\n".join(lines) + "\n", summary, delta
 
