@@ -401,9 +401,14 @@ def evaluate(a, run_path, data, evalq, qrels, log):
 def run_cell(a, row, task, lib, seed, col, key, evalq, cands, data):
     out = os.path.join(a.out, slug(row), "seed%d" % seed)
     done = os.path.join(out, "result.json")
+    same = {k: getattr(a, k) for k in ("steps", "batch", "lr", "query_len", "doc_len", "threads", "rerank_depth",
+                                        "answer_key", "max_queries", "mimicry")}
     if os.path.exists(done) and not a.fresh:
-        print("[%s seed %d] reusing %s" % (row, seed, done), flush=True)
-        return json.load(open(done))
+        old = json.load(open(done))
+        if old.get("settings") == same:
+            print("[%s seed %d] reusing %s" % (row, seed, done), flush=True)
+            return old
+        print("[%s seed %d] %s was made with other settings: retraining" % (row, seed, done), flush=True)
     if os.path.isdir(out):
         import shutil
         shutil.rmtree(out)
@@ -440,7 +445,7 @@ def run_cell(a, row, task, lib, seed, col, key, evalq, cands, data):
         steady = (a.steps - k0) * per_step / max(times[a.steps] - times[k0], 1e-9)
     res = dict(system=row, task=task, seed=seed, ndcg10=irm, ndcg10_mimicry_eval=mim, abs_delta=abs(irm - mim),
                queries=len(evalq), queries_in_run=nq, train_s=train_s, padded_tokens=tokens,
-               tokens_per_s=tokens / max(train_s, 1e-9), steady_tokens_per_s=steady, run=run_path)
+               tokens_per_s=tokens / max(train_s, 1e-9), steady_tokens_per_s=steady, run=run_path, settings=same)
     json.dump(res, open(done, "w"), indent=1)
     print("[%s seed %d] nDCG@10 %.4f (mimicry eval %.4f), trained in %.1f s" % (row, seed, irm, mim, train_s), flush=True)
     return res
