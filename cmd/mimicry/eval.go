@@ -21,14 +21,16 @@ func init() {
 
 // runEval implements `mimicry eval --data <spec> --run run.trec --metrics metrics.json`.
 func runEval(args []string) error {
-	fs := newFlags("eval", "eval --data <spec> --run run.trec [--metrics metrics.json]", `
+	fs := newFlags("eval", "eval --data <spec> --run run.trec [--baseline base.trec] [--metrics metrics.json]", `
 Evaluates any TREC run against the collection's evaluation judgements exactly as trec_eval does:
 documents ranked by score, ties by document id descending; only queries both in the run and judged
-are averaged unless --complete.`)
+are averaged unless --complete. --baseline compares the run with another one query by query: the
+mean difference of each measure and its p-value by the paired randomisation test (10,000 trials).`)
 	data := fs.String("data", "", "collection spec whose evaluation qrels to use: "+strings.Join(datasetSpecNames(), ", "))
 	runPath := fs.String("run", "", "TREC run file to evaluate (qid Q0 docid rank score tag)")
 	metricsPath := fs.String("metrics", "", "write the mean measures as JSON to this file (optional)")
 	measures := fs.String("measures", "nDCG@10,RR@10,R@100,AP", "comma-separated ir_measures names (nDCG@k, RR@k, R@k, AP, P@k)")
+	baseline := fs.String("baseline", "", "a second TREC run: print each measure's mean difference run − baseline and its paired randomisation p-value")
 	complete := fs.Bool("complete", false, "average over every judged query, counting queries missing from the run as 0 (trec_eval -c)")
 	fs.require("data", "run")
 	if err := fs.parse(args); err != nil {
@@ -55,10 +57,47 @@ are averaged unless --complete.`)
 		return fmt.Errorf("%s against %s: %w", *runPath, *data, err)
 	}
 	printRetrievalMetrics(os.Stdout, collectionLabel(c, *data), res)
+	if *baseline != "" {
+		if err := compareWithBaseline(os.Stdout, c.Qrels, res, *baseline, ms, eval.Options{Complete: *complete}); err != nil {
+			return err
+		}
+	}
 	if *metricsPath != "" {
 		if err := writeRetrievalMetrics(*metricsPath, collectionLabel(c, *data), res); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// compareWithBaseline evaluates the baseline run and prints, for each measure, the mean difference
+// res − baseline over the queries both evaluate and its paired randomisation p-value.
+func compareWithBaseline(w io.Writer, qrels datasets.Qrels, res *eval.Result, path string, ms []eval.Measure, opts eval.Options) error {
+	entries, err := datasets.LoadTRECRun(path)
+	if err != nil {
+		return err
+	}
+	run, err := eval.RunFromEntries(entries)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	base, err := eval.Evaluate(qrels, run, ms, opts)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	fmt.Fprintf(w, "against %s (paired randomisation, 10,000 trials):\n", path)
+	for _, m := range ms {
+		a, b := map[string]float64{}, map[string]float64{}
+		for q, v := range res.PerQuery {
+			if bv, ok := base.PerQuery[q]; ok {
+				a[q], b[q] = v[m.String()], bv[m.String()]
+			}
+		}
+		diff, p, err := eval.PairedRandomization(a, b, 10000, 1)
+		if err != nil {
+			return fmt.Errorf("%s against %s: %w", m, path, err)
+		}
+		fmt.Fprintf(w, "  %-10s %+.4f  p = %.4f  (%d queries)\n", m.String(), diff, p, len(a))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mimicry-ir/mimicry/datasets"
+	"github.com/mimicry-ir/mimicry/distill/eval"
 )
 
 func readRetrievalMetrics(t *testing.T, path string) retrievalMetrics {
@@ -67,6 +69,48 @@ func TestBM25AndEvalCommands(t *testing.T) {
 		if m2.Measures[name] != v {
 			t.Errorf("eval of the run file: %s = %v, bm25 reported %v", name, m2.Measures[name], v)
 		}
+	}
+
+	// --baseline: the run against itself differs by 0 with p = 1, against its reverse by a positive
+	// mean with a small p; a missing baseline is an error naming it.
+	c, err := datasets.Load("synthetic:3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := []eval.Measure{{Kind: eval.NDCG, Cutoff: 10}}
+	r, err := eval.RunFromEntries(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := eval.Evaluate(c.Qrels, r, ms, eval.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := compareWithBaseline(&buf, c.Qrels, res, run, ms, eval.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "+0.0000  p = 1.0000") {
+		t.Errorf("the run against itself:\n%s", buf.String())
+	}
+	reversed := make([]datasets.RunEntry, len(entries))
+	for i, e := range entries {
+		e.Score = -e.Score
+		reversed[i] = e
+	}
+	revPath := filepath.Join(dir, "reversed.trec")
+	if err := datasets.WriteTRECRun(revPath, reversed); err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if err := compareWithBaseline(&buf, c.Qrels, res, revPath, ms, eval.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "p = 0.0000") || !strings.Contains(buf.String(), "nDCG@10    +0.") {
+		t.Errorf("the run against its reverse:\n%s", buf.String())
+	}
+	if err := compareWithBaseline(&buf, c.Qrels, res, filepath.Join(dir, "nobase.trec"), ms, eval.Options{}); err == nil || !strings.Contains(err.Error(), "nobase.trec") {
+		t.Errorf("missing baseline: %v", err)
 	}
 
 	// Errors name the path; nothing is left behind on failure.
