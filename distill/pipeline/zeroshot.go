@@ -3,7 +3,6 @@ package pipeline
 import (
 	"cmp"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -80,7 +79,7 @@ func (r *Runner) BiEncoder() (*BiEncoderStage, error) {
 			}
 			hits := make([]hit, len(docs))
 			for j, d := range r.col.Docs {
-				hits[j] = hit{d.ID, cosine(qv[i].Vector, dv[j].Vector)}
+				hits[j] = hit{d.ID, embed.Cosine(qv[i].Vector, dv[j].Vector)}
 			}
 			slices.SortFunc(hits, func(a, b hit) int { return cmp.Compare(b.score, a.score) })
 			run[q.ID] = map[string]float64{}
@@ -92,20 +91,6 @@ func (r *Runner) BiEncoder() (*BiEncoderStage, error) {
 		return err
 	})
 	return st, err
-}
-
-// cosine is the cosine similarity of two vectors (0 when either is zero).
-func cosine(a, b []float32) float64 {
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	return dot / (math.Sqrt(na) * math.Sqrt(nb))
 }
 
 // ColBERTZeroShot runs (or recalls) the ColBERT student's zero-shot stage: the student of stage 4,

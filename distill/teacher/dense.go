@@ -61,7 +61,7 @@ func (d *Dense) Cosines(queries, passages []string) ([]float64, error) {
 	}
 	out := make([]float64, len(queries))
 	for i := range out {
-		out[i] = cosine(qv[i], pv[i])
+		out[i] = embed.Cosine(qv[i], pv[i])
 	}
 	return out, nil
 }
@@ -105,20 +105,6 @@ func (d *Dense) vectors(texts []string, query bool) ([][]float32, error) {
 		out[i] = (*cache)[t]
 	}
 	return out, nil
-}
-
-// cosine is the cosine similarity of two vectors (0 when either is zero).
-func cosine(a, b []float32) float64 {
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	return dot / math.Sqrt(na*nb)
 }
 
 // FitResidualWeights fits the weights of a residual cross-encoder's two first-stage terms, BM25

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 
 	"github.com/gomlx/gomlx/backends"
@@ -265,4 +266,18 @@ func WriteJSONL(w io.Writer, embs []Embedding) error {
 		}
 	}
 	return nil
+}
+
+// Cosine is the cosine similarity of two embeddings (0 when either is zero), accumulated in float64.
+func Cosine(a, b []float32) float64 {
+	var dot, na, nb float64
+	for i := range a {
+		dot += float64(a[i]) * float64(b[i])
+		na += float64(a[i]) * float64(a[i])
+		nb += float64(b[i]) * float64(b[i])
+	}
+	if na == 0 || nb == 0 {
+		return 0
+	}
+	return dot / math.Sqrt(na*nb)
 }

@@ -173,3 +173,15 @@ func TestPaddedBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestCosine: parallel vectors give 1, opposite −1, orthogonal 0, and a zero vector 0.
+func TestCosine(t *testing.T) {
+	for _, c := range []struct {
+		a, b []float32
+		want float64
+	}{{[]float32{1, 2}, []float32{2, 4}, 1}, {[]float32{1, 0}, []float32{-3, 0}, -1}, {[]float32{1, 0}, []float32{0, 5}, 0}, {[]float32{0, 0}, []float32{1, 1}, 0}} {
+		if got := Cosine(c.a, c.b); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("Cosine(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}
