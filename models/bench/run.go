@@ -60,7 +60,7 @@ func ParseRuntimes(list string) ([]string, error) {
 			out = append(out, XLA)
 		case "":
 		default:
-			return nil, fmt.Errorf("unknown runtime %q: want simplego, xla-cpu or pytorch", name)
+			return nil, fmt.Errorf("unknown runtime %q: want simplego, xla-cpu, xla-default or pytorch", name)
 		}
 	}
 	if len(out) == 0 {
