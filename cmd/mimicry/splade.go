@@ -60,6 +60,7 @@ recorded SHA-256), else --vocab N trains one.`)
 	threshold := fs.Float64("lexical-threshold", models.DefaultLexicalThreshold, "with --lexical-init: the decoder bias −τ that leaves only a token's own entry active")
 	noGuard := fs.Bool("no-guard", false, "do not stop when the vectors collapse to zero or stay dense (the report warns instead)")
 	logEvery := fs.Int("log-every", 10, "log the loss parts and sparsity every so many steps")
+	zeroShot := fs.Bool("zero-shot", false, "do not train: export (DIR/model, a sentence-transformers SparseEncoder folder), index and evaluate the student as it starts, the row that shows what distillation adds")
 	fs.require("answer-key", "out")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -80,6 +81,8 @@ recorded SHA-256), else --vocab N trains one.`)
 		return errors.New("--query-max-len and --doc-max-len must be at least 3")
 	case !(*biasLR >= 0):
 		return fmt.Errorf("--term-bias-lr must be ≥ 0 (0: the default), got %v", *biasLR)
+	case *zeroShot && *sweep:
+		return errors.New("--zero-shot and --sweep: a sweep trains one student per λ_d; give one of them")
 	}
 	var sweepLambdas []float64
 	if *sweep {
@@ -103,7 +106,7 @@ recorded SHA-256), else --vocab N trains one.`)
 		Setup: setup, Key: key,
 		Index:  splade.IndexOptions{Bits: *bits, MaxDocTerms: *docTerms},
 		Search: splade.SearchOptions{MaxQueryTerms: *queryTerms},
-		Depth:  *depth, LexicalInit: *lexical, LexicalThreshold: *threshold,
+		Depth:  *depth, LexicalInit: *lexical, LexicalThreshold: *threshold, ZeroShot: *zeroShot,
 		Train: splade.Options{
 			Steps: *tr.steps, QueriesPerBatch: *tr.queries, PassagesPerQuery: *perQuery,
 			LambdaQ: *lambdaQ, LambdaD: *lambdaD, Regularizer: *reg, SparsityWarmup: *warmup, Standardize: *standardize,

@@ -155,6 +155,29 @@ func TestTrainSpladeCommand(t *testing.T) {
 		t.Fatalf("sweep.json: %v %+v", err, rows)
 	}
 
+	// --zero-shot exports, indexes and evaluates the start without a training step.
+	start := filepath.Join(dir, "start")
+	if code, stderr := runCaptured(t, append(common, "--out", start, "--zero-shot")...); code != 0 {
+		t.Fatalf("train splade --zero-shot: exit %d: %s", code, stderr)
+	}
+	var startRep splade.Report
+	raw, _ = os.ReadFile(filepath.Join(start, "splade.json"))
+	if err := json.Unmarshal(raw, &startRep); err != nil || startRep.Steps != 0 || startRep.Queries != 8 || startRep.AvgDocActive <= 0 {
+		t.Fatalf("zero-shot splade.json: %v %+v", err, startRep)
+	}
+	if _, err := os.Stat(filepath.Join(out, "metrics.jsonl")); err != nil {
+		t.Fatalf("a trained run writes metrics.jsonl: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(start, "metrics.jsonl")); !os.IsNotExist(err) {
+		t.Fatalf("zero-shot run trained: metrics.jsonl %v", err)
+	}
+	if sm, _, err := models.ImportHF(filepath.Join(start, "model"), "", 0); err != nil || sm.Kind != models.KindSPLADE {
+		t.Fatalf("zero-shot model: %v", err)
+	}
+	if code, stderr := runCaptured(t, append(common, "--out", start, "--zero-shot", "--sweep")...); code == 0 || !strings.Contains(stderr, "--zero-shot and --sweep") {
+		t.Fatalf("--zero-shot --sweep: exit %d: %s", code, stderr)
+	}
+
 	// A BM25 answer key names no model: the command asks for a tokenizer.
 	bmKey := filepath.Join(dir, "bm25.jsonl")
 	if code, stderr := runCaptured(t, "annotate", "--teacher", "bm25", "--data", data, "--bm25-top", "5", "--queries", "train", "--out", bmKey, "--quiet"); code != 0 {

@@ -108,8 +108,11 @@ def check_mimicry(d):
     out["colbert_maxsim"] = max(abs(a - b) for a, b in zip(scores, texts["colbert_scores"]))
     out["colbert_query_tokens"] = [len(q) for q in qe]
 
+    # The folder's own modules and length, not SparseEncoder's defaults for a bare BertForMaskedLM.
     sparse = SparseEncoder(os.path.join(d, "splade"), device="cpu")
-    sparse.max_seq_length = texts["splade_max_len"]
+    out["splade_modules"] = [type(m).__name__ for m in sparse]
+    out["splade_max_seq_length"] = sparse.max_seq_length
+    out["splade_similarity"] = sparse.similarity_fn_name
     vecs = sparse.encode(docs, convert_to_tensor=True).to_dense()
     worst = 0.0
     for i, want in enumerate(texts["splade_docs"]):

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -94,10 +95,11 @@ func TestMimicryModelsLoadInPeers(t *testing.T) {
 	numbers["colbert_scores"] = cs
 
 	sm := tinyModel(t, models.KindSPLADE, 0, be)
-	if err := models.ExportHF(filepath.Join(dir, "splade"), sm, be, tk); err != nil {
+	senc := &splade.Encoder{Model: sm, Tokenizer: tk, Backend: be, Quiet: true}
+	if err := splade.Export(filepath.Join(dir, "splade"), senc, 64); err != nil {
 		t.Fatal(err)
 	}
-	vecs, err := (&splade.Encoder{Model: sm, Tokenizer: tk, Backend: be, Quiet: true}).Encode(interopDocs, 64, "documents")
+	vecs, err := senc.Encode(interopDocs, 64, "documents")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,13 +125,20 @@ func TestMimicryModelsLoadInPeers(t *testing.T) {
 	writeJSON(t, filepath.Join(dir, "texts.json"), numbers)
 
 	var got struct {
-		ColBERT      float64 `json:"colbert_maxsim"`
-		QueryTokens  []int   `json:"colbert_query_tokens"`
-		Splade       float64 `json:"splade_vectors"`
-		TeacherScore float64 `json:"teacher_scores"`
+		ColBERT      float64  `json:"colbert_maxsim"`
+		QueryTokens  []int    `json:"colbert_query_tokens"`
+		Splade       float64  `json:"splade_vectors"`
+		SpladeMods   []string `json:"splade_modules"`
+		SpladeMaxLen int      `json:"splade_max_seq_length"`
+		SpladeSim    string   `json:"splade_similarity"`
+		TeacherScore float64  `json:"teacher_scores"`
 	}
 	if err := json.Unmarshal(runInterop(t, py, "check-mimicry", dir), &got); err != nil {
 		t.Fatal(err)
+	}
+	if !slices.Equal(got.SpladeMods, []string{"MLMTransformer", "SpladePooling"}) || got.SpladeMaxLen != 64 || got.SpladeSim != "dot" {
+		t.Errorf("the SPLADE folder loads in SparseEncoder as modules %v, max_seq_length %d, similarity %q; want MLMTransformer + SpladePooling, 64, dot",
+			got.SpladeMods, got.SpladeMaxLen, got.SpladeSim)
 	}
 	t.Logf("max |Δ| against the peers: PyLate MaxSim %.2g, SparseEncoder vectors %.2g, CrossEncoder scores %.2g", got.ColBERT, got.Splade, got.TeacherScore)
 	for what, d := range map[string]float64{"PyLate MaxSim": got.ColBERT, "SparseEncoder vectors": got.Splade, "CrossEncoder scores": got.TeacherScore} {

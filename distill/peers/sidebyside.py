@@ -10,7 +10,9 @@ the same answer key, steps, queries per step, learning rate, lengths and threads
   colbert-kl     Mimicry `train colbert --recipe kl`       vs PyLate ColBERT + losses.Distillation
   splade         Mimicry `train splade`                    vs SparseEncoder + SpladeLoss(SparseMarginMSELoss)
 
-then evaluates every model the same way: the ColBERTs rerank BM25's top --rerank-depth (`mimicry bm25`)
+The SPLADE pair starts from one model: MiniLM with Mimicry's lexical MLM head (MiniLM ships none),
+exported by `mimicry train splade --zero-shot` as a SparseEncoder folder (DIR/splade-start); the
+table shows the start's nDCG@10 through both libraries. Then it evaluates every model the same way: the ColBERTs rerank BM25's top --rerank-depth (`mimicry bm25`)
 of the evaluation queries, the SPLADEs retrieve from the whole corpus; each TREC run is scored by
 ir_measures (pytrec_eval) and by `mimicry eval`, both averaging over every evaluation query (a query
 missing from a run counts 0, trec_eval -c). DIR/sidebyside.json holds everything, DIR/sidebyside.md
@@ -191,8 +193,8 @@ def train_mimicry(a, task, seed, out, data):
               "--seed", str(seed), "--checkpoint-every", str(a.steps), "--quiet"]
     log = os.path.join(out, "log.txt")
     if task == "splade":
-        # --lexical-threshold 5: the MLM head's start the pipeline's MiniLM profile uses (MiniLM ships
-        # no MLM head); --no-guard: a collapsed or dense student is evaluated, not stopped.
+        # --lexical-threshold 5: the start splade_start exports for sentence-transformers (MiniLM
+        # ships no MLM head); --no-guard: a collapsed or dense student is evaluated, not stopped.
         mimicry(a, ["train", "splade"] + common + [
             "--query-max-len", str(a.query_len), "--doc-max-len", str(a.doc_len),
             "--passages-per-query", str(SPLADE_PASSAGES), "--lambda-q", str(LAMBDA_Q), "--lambda-d", str(LAMBDA_D),
@@ -337,13 +339,35 @@ def train_pylate(a, task, seed, rows, col, out):
     return (model,) + timed_train(trainer)
 
 
+def splade_start(a, data):
+    """The SPLADE students' common start: MiniLM with Mimicry's lexical MLM head (MiniLM ships no MLM
+    head; sentence-transformers' MLMTransformer would start one at random, which ranks near zero), made
+    by `mimicry train splade --zero-shot` and saved as a SparseEncoder folder, DIR/splade-start/model.
+    Returns the folder and the start's run (Mimicry's index over the whole corpus)."""
+    out = os.path.join(a.out, "splade-start")
+    model = os.path.join(out, "model")
+    same = {k: getattr(a, k) for k in ("query_len", "doc_len", "answer_key", "max_queries", "mimicry")}
+    stamp = os.path.join(out, "settings.json")
+    if not (os.path.exists(stamp) and json.load(open(stamp)) == same and os.path.isdir(model)) or a.fresh:
+        if os.path.isdir(out):
+            import shutil
+            shutil.rmtree(out)
+        os.makedirs(out)
+        # --lexical-threshold 5: the MLM head's start the pipeline's MiniLM profile uses.
+        mimicry(a, ["train", "splade", "--data", "beir:" + data, "--answer-key", a.answer_key, "--init", a.minilm,
+                    "--out", out, "--zero-shot", "--lexical-threshold", "5", "--query-max-len", str(a.query_len),
+                    "--doc-max-len", str(a.doc_len), "--no-guard", "--quiet"], os.path.join(out, "log.txt"))
+        json.dump(same, open(stamp, "w"))
+    return model, os.path.join(out, "run.trec")
+
+
 def train_st_splade(a, seed, rows, col, out):
     import datasets
     from sentence_transformers import SparseEncoder, SparseEncoderTrainer, SparseEncoderTrainingArguments
     from sentence_transformers.sparse_encoder.losses import SparseMarginMSELoss, SpladeLoss
-    from sentence_transformers.sparse_encoder.models import MLMTransformer, SpladePooling
-    # MiniLM ships no MLM head: MLMTransformer gives it a fresh one (decoder tied to the embeddings).
-    model = SparseEncoder(modules=[MLMTransformer(a.minilm, max_seq_length=a.doc_len), SpladePooling(pooling_strategy="max")], device="cpu")
+    # The start Mimicry's student has (splade_start): MiniLM with the lexical MLM head.
+    model = SparseEncoder(a.splade_start, device="cpu")
+    model.max_seq_length = a.doc_len
     cols = {"query": [col["queries"][r["query_id"]] for r in rows]}
     for i in range(SPLADE_PASSAGES):
         cols["passage_%d" % (i + 1)] = [col["docs"][r["document_ids"][i]] for r in rows]
@@ -451,7 +475,7 @@ def run_cell(a, row, task, lib, seed, col, key, evalq, cands, data):
     return res
 
 
-def table(a, cells, bm25):
+def table(a, cells, bm25, starts):
     seeds = a.seeds
     head = "| system | " + " | ".join("nDCG@10 seed %d" % s for s in seeds) + " | mean | spread | train wall s | tokens/s | tokens/s after step 10 |"
     lines = [head, "|" + "---|" * (len(seeds) + 6)]
@@ -472,6 +496,9 @@ def table(a, cells, bm25):
         lines.append("| %s | %s | %.4f | %.4f | %.1f | %.0f | %s |" % (row, " | ".join("%.4f" % v for v in vals), mean, max(vals) - min(vals),
                                                                     wall, tps, "–" if steady is None else "%.0f" % steady))
     lines.append("| BM25 (candidates) | %s | %.4f | 0 | – | – | – |" % (" | ".join("%.4f" % bm25 for _ in seeds), bm25))
+    for lib, name in (("mimicry", "Mimicry's index"), ("st", "SparseEncoder")):
+        if lib in starts:
+            lines.append("| SPLADE start, untrained (%s) | %s | %.4f | 0 | – | – | – |" % (name, " | ".join("%.4f" % starts[lib] for _ in seeds), starts[lib]))
     delta = max([c["abs_delta"] for c in cells] or [0.0])
     lines += ["", "nDCG@10 by ir_measures (pytrec_eval) over %d queries; `mimicry eval --complete` on the same runs: max |Δ| %.2g. "
               "ColBERT rows rerank BM25's top %d, SPLADE rows retrieve from the corpus. %d steps x %d queries, lr %g, "
@@ -538,15 +565,27 @@ def main():
     write_run(bm25_cut, {q: {d: bm25_run[q][d] for d in cands[q]} for q in evalq}, "bm25")
     bm25_ndcg, _, _ = evaluate(a, bm25_cut, data, set(evalq), col["test"], log)
 
+    starts = {}
+    if "splade" in tasks:
+        # Both SPLADE students start from Mimicry's lexical head; the start's nDCG@10 through Mimicry's
+        # index and through sentence-transformers' encoder shows that they do.
+        from sentence_transformers import SparseEncoder
+        a.splade_start, start_run = splade_start(a, data)
+        starts["mimicry"] = evaluate(a, start_run, data, set(evalq), col["test"], log)[0]
+        st_run = os.path.join(a.out, "splade-start", "st.trec")
+        write_run(st_run, retrieve_st(SparseEncoder(a.splade_start, device="cpu"), col, evalq, 1000), "st-start")
+        starts["st"] = evaluate(a, st_run, data, set(evalq), col["test"], log)[0]
+        print("SPLADE start nDCG@10: Mimicry %.4f, sentence-transformers %.4f" % (starts["mimicry"], starts["st"]), flush=True)
+
     cells = []
     for seed in a.seeds:
         for row, task, lib, _ in SYSTEMS:
             if task in tasks:
                 cells.append(run_cell(a, row, task, lib, seed, col, key, evalq, cands, data))
-    md, summary, delta = table(a, cells, bm25_ndcg)
+    md, summary, delta = table(a, cells, bm25_ndcg, starts)
     settings = {k: v for k, v in vars(a).items()}
     json.dump(dict(settings=settings, answer_key_meta=meta, key_pairs=len(key), eval_queries=len(evalq),
-                   bm25_ndcg10=bm25_ndcg, max_abs_delta_ir_measures_vs_mimicry_eval=delta, rows=summary, cells=cells),
+                   bm25_ndcg10=bm25_ndcg, splade_start_ndcg10=starts, max_abs_delta_ir_measures_vs_mimicry_eval=delta, rows=summary, cells=cells),
               open(os.path.join(a.out, "sidebyside.json"), "w"), indent=1)
     open(os.path.join(a.out, "sidebyside.md"), "w").write(md)
     print("\n" + md)

@@ -149,10 +149,10 @@ func (j *Job) Run() (*Encoder, *Report, error) {
 		return nil, nil, trainErr
 	}
 	trainSecs := time.Since(start).Seconds()
-	if err := models.ExportHF(filepath.Join(j.OutDir, "model"), m, j.Backend, tk); err != nil {
+	enc := &Encoder{Model: m, Tokenizer: tk, Backend: j.Backend, Quiet: opts.Quiet}
+	if err := Export(filepath.Join(j.OutDir, "model"), enc, train.OrDefault(opts.DocMaxLen, tokenizer.DocMaxLen)); err != nil {
 		return nil, nil, err
 	}
-	enc := &Encoder{Model: m, Tokenizer: tk, Backend: j.Backend, Quiet: opts.Quiet}
 	start = time.Now()
 	ids := make([]string, len(col.Docs))
 	docTexts := make([]string, len(col.Docs))
