@@ -40,14 +40,15 @@ chooses, the GPU's plugin there).`)
 	fs.IntVar(&o.Warmup, "warmup", o.Warmup, "untimed training steps first (compilation included)")
 	fs.IntVar(&o.Steps, "steps", o.Steps, "timed training steps")
 	fs.IntVar(&o.InferBatches, "infer-batches", o.InferBatches, "timed inference batches")
+	fs.Float64Var(&o.Dropout, "dropout", o.Dropout, "training dropout probability, Mimicry and PyTorch alike (0: none, to see what dropout's random numbers cost)")
 	python := fs.String("python", "", "Python of the PyTorch reference (default: $VIRTUAL_ENV's, else the nearest .venv's)")
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "PyTorch intra-op threads (Go uses GOMAXPROCS)")
 	jsonOut := fs.String("json", "", "also write the measurements to this JSON file")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if o.Batch < 1 || o.SeqLen < 8 || o.Steps < 1 || o.Warmup < 0 || o.InferBatches < 1 || *threads < 1 {
-		return errors.New("-batch, -steps, -infer-batches and -threads must be ≥ 1, -warmup ≥ 0 and -seq-len ≥ 8")
+	if o.Batch < 1 || o.SeqLen < 8 || o.Steps < 1 || o.Warmup < 0 || o.InferBatches < 1 || *threads < 1 || !(o.Dropout >= 0 && o.Dropout < 1) {
+		return errors.New("-batch, -steps, -infer-batches and -threads must be ≥ 1, -warmup ≥ 0, -seq-len ≥ 8 and -dropout in [0, 1)")
 	}
 	c := bench.RunConfig{Options: o, Python: *python, Threads: *threads, Log: os.Stderr, Device: *device}
 	var err error
@@ -67,7 +68,7 @@ chooses, the GPU's plugin there).`)
 	defer stop()
 	ms, err := bench.Run(ctx, c)
 	if len(ms) > 0 {
-		fmt.Printf("GOMAXPROCS=%d, PyTorch threads %d, batch %d × %d tokens, float32\n\n", runtime.GOMAXPROCS(0), *threads, o.Batch, o.SeqLen)
+		fmt.Printf("GOMAXPROCS=%d, PyTorch threads %d, batch %d × %d tokens, float32, training dropout %g\n\n", runtime.GOMAXPROCS(0), *threads, o.Batch, o.SeqLen, o.Dropout)
 		if terr := bench.Table(os.Stdout, ms); terr != nil {
 			return terr
 		}

@@ -102,11 +102,14 @@ type Options struct {
 	Warmup, Steps int
 	// InferBatches is the number of timed inference batches (after one warm-up batch).
 	InferBatches int
+	// Dropout is the training step's dropout probability, on the embeddings, every sub-layer's
+	// output and the attention probabilities, for Mimicry and PyTorch alike (0: none).
+	Dropout float64
 }
 
 // DefaultOptions are `mimicry bench`'s defaults: batch 16 × 128 tokens, 1 warm-up and 3 timed steps, 4
-// timed inference batches.
-var DefaultOptions = Options{Batch: 16, SeqLen: 128, Warmup: 1, Steps: 3, InferBatches: 4}
+// timed inference batches, dropout 0.1 (BERT's).
+var DefaultOptions = Options{Batch: 16, SeqLen: 128, Warmup: 1, Steps: 3, InferBatches: 4, Dropout: 0.1}
 
 // Measurement is one timed task on one runtime.
 type Measurement struct {
@@ -140,6 +143,7 @@ func Train(b backends.Backend, runtime string, s Shape, o Options) (Measurement,
 	if err != nil {
 		return Measurement{}, err
 	}
+	cfg.HiddenDropoutProb, cfg.AttentionProbsDropoutProb = o.Dropout, o.Dropout
 	m, err := models.New(models.KindCrossEncoder, cfg, 0, 1)
 	if err != nil {
 		return Measurement{}, err

@@ -14,7 +14,7 @@ import (
 // mini is a shape small enough for a unit test (the vocabulary must hold the tokenizer's ids).
 var mini = Shape{Name: "mini", Hidden: 16, Layers: 1, Heads: 2, FFN: 32, Vocab: 30522}
 
-var miniOptions = Options{Batch: 2, SeqLen: 16, Warmup: 1, Steps: 2, InferBatches: 1}
+var miniOptions = Options{Batch: 2, SeqLen: 16, Warmup: 1, Steps: 2, InferBatches: 1, Dropout: 0.1}
 
 func TestParse(t *testing.T) {
 	if s, err := ParseShapes("tiny, MiniLM-L6"); err != nil || len(s) != 2 || s[0] != Tiny || s[1] != MiniLML6 {

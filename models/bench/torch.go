@@ -85,7 +85,7 @@ func Torch(ctx context.Context, python string, threads int, device string, shape
 	}
 	cmd := exec.CommandContext(ctx, python, script, "--shapes", string(shapesJSON),
 		"--batch", fmt.Sprint(o.Batch), "--seq-len", fmt.Sprint(o.SeqLen), "--steps", fmt.Sprint(o.Steps),
-		"--warmup", fmt.Sprint(o.Warmup), "--infer-batches", fmt.Sprint(o.InferBatches),
+		"--warmup", fmt.Sprint(o.Warmup), "--infer-batches", fmt.Sprint(o.InferBatches), "--dropout", fmt.Sprint(o.Dropout),
 		"--threads", fmt.Sprint(threads), "--vocab-file", vocab, "--device", cmp.Or(device, "cpu"))
 	cmd.Env = append(os.Environ(), "TOKENIZERS_PARALLELISM=false", "HF_HUB_OFFLINE=1")
 	var out bytes.Buffer

@@ -4,7 +4,7 @@
 For each shape it times, with torch.set_num_threads(--threads):
 
   train  one training step of a randomly initialised BertForSequenceClassification (num_labels=1):
-         forward in training mode (dropout on), BCEWithLogitsLoss, backward, gradient clipping to
+         forward in training mode (dropout --dropout, 0.1 by default), BCEWithLogitsLoss, backward, gradient clipping to
          norm 1, AdamW (lr 2e-5, weight decay 0.01) — what models/bench times in Go;
   infer  sentence-transformers' CrossEncoder.predict on text pairs that fill --seq-len tokens
          (tokenisation included, batch --batch), and the bare model forward under torch.inference_mode
@@ -36,6 +36,7 @@ def main():
     ap.add_argument("--threads", type=int, required=True)
     ap.add_argument("--vocab-file", required=True)
     ap.add_argument("--tasks", default="train,infer")
+    ap.add_argument("--dropout", type=float, default=0.1, help="training dropout (hidden and attention probabilities)")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     args = ap.parse_args()
 
@@ -54,8 +55,8 @@ def main():
     for shape in json.loads(args.shapes):
         config = BertConfig(vocab_size=shape["vocab"], hidden_size=shape["hidden"],
                             num_hidden_layers=shape["layers"], num_attention_heads=shape["heads"],
-                            intermediate_size=shape["ffn"], hidden_act="gelu", hidden_dropout_prob=0.1,
-                            attention_probs_dropout_prob=0.1, max_position_embeddings=512,
+                            intermediate_size=shape["ffn"], hidden_act="gelu", hidden_dropout_prob=args.dropout,
+                            attention_probs_dropout_prob=args.dropout, max_position_embeddings=512,
                             type_vocab_size=2, num_labels=1)
         if "train" in tasks:
             emit(dict(info, **train(torch, BertForSequenceClassification, config, shape, args)))
