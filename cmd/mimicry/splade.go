@@ -43,6 +43,7 @@ recorded SHA-256), else --vocab N trains one.`)
 	tr := fs.trainFlags(300, 1e-4, 8)
 	lambdaQ := fs.Float64("lambda-q", splade.DefaultLambdaQ, "sparsity weight λ_q of the query vectors")
 	lambdaD := fs.Float64("lambda-d", splade.DefaultLambdaD, "sparsity weight λ_d of the document vectors")
+	lossName := fs.String("loss", splade.LossMSE, "distillation term: mse (score-MSE up to a constant per batch) or margin-mse (each query's first passage against its others, as sentence-transformers' SparseMarginMSELoss)")
 	reg := fs.String("regularizer", splade.RegFLOPS, "sparsity penalty: flops (Σ_j mean_j², SPLADE's) or l1")
 	standardize := fs.Bool("standardize", false, "fit the teacher's scores standardised per batch (z-scores), so that λ means the same for any teacher; default: the raw scores, which rank better (README, \"The SPLADE student\")")
 	warmup := fs.Int("sparsity-warmup", 0, "steps T of the quadratic warm-up λ·min(1,t/T)² (0: a third of --steps; -1: none)")
@@ -73,6 +74,8 @@ recorded SHA-256), else --vocab N trains one.`)
 		return errors.New("--passages-per-query must be positive")
 	case *lambdaQ < 0 || *lambdaD < 0:
 		return errors.New("--lambda-q and --lambda-d must be ≥ 0")
+	case *lossName != splade.LossMSE && *lossName != splade.LossMarginMSE:
+		return fmt.Errorf("--loss %q: want mse or margin-mse", *lossName)
 	case *reg != splade.RegFLOPS && *reg != splade.RegL1:
 		return fmt.Errorf("--regularizer %q: want flops or l1", *reg)
 	case *bits != 8 && *bits != 16:
@@ -109,7 +112,7 @@ recorded SHA-256), else --vocab N trains one.`)
 		Depth:  *depth, LexicalInit: *lexical, LexicalThreshold: *threshold, ZeroShot: *zeroShot,
 		Train: splade.Options{
 			Steps: *tr.steps, QueriesPerBatch: *tr.queries, PassagesPerQuery: *perQuery,
-			LambdaQ: *lambdaQ, LambdaD: *lambdaD, Regularizer: *reg, SparsityWarmup: *warmup, Standardize: *standardize,
+			LambdaQ: *lambdaQ, LambdaD: *lambdaD, Regularizer: *reg, SparsityWarmup: *warmup, Standardize: *standardize, Loss: *lossName,
 			QueryMaxLen: *qLen, DocMaxLen: *dLen, Optimizer: tr.optimizer(),
 			LogEvery: *logEvery, CheckpointEvery: *tr.ckptEvery, Guard: splade.Guard{Off: *noGuard}, Quiet: *tr.quiet,
 		},

@@ -9,6 +9,7 @@ the same answer key, steps, queries per step, learning rate, lengths and threads
   colbert-mmse   Mimicry `train colbert` (Margin-MSE)      vs PyLate ColBERT + a Margin-MSE loss
   colbert-kl     Mimicry `train colbert --recipe kl`       vs PyLate ColBERT + losses.Distillation
   splade         Mimicry `train splade`                    vs SparseEncoder + SpladeLoss(SparseMarginMSELoss)
+                 and Mimicry `train splade --loss margin-mse` (the peer's distillation term swapped in)
 
 The SPLADE pair starts from one model: MiniLM with Mimicry's lexical MLM head (MiniLM ships none),
 exported by `mimicry train splade --zero-shot` as a SparseEncoder folder (DIR/splade-start); the
@@ -58,6 +59,9 @@ SYSTEMS = [  # (row, task, library, passages per query)
     ("pylate colbert kl (Distillation)", "colbert-kl", "pylate", 1 + KL_NEGATIVES),
     ("mimicry splade", "splade", "mimicry", SPLADE_PASSAGES),
     ("st splade (SpladeLoss+SparseMarginMSE)", "splade", "st", SPLADE_PASSAGES),
+    # The swap: Mimicry's SPLADE with the peer's distillation term (Margin-MSE against each query's
+    # first passage) instead of its score-MSE, to show what the loss accounts for.
+    ("mimicry splade margin-mse (loss swapped)", "splade", "mimicry", SPLADE_PASSAGES),
 ]
 
 
@@ -187,7 +191,7 @@ def mimicry(a, args, log):
         die("mimicry %s failed (exit %d); the end of %s:\n  %s" % (args[0], p.returncode, log, "\n  ".join(tail)))
 
 
-def train_mimicry(a, task, seed, out, data):
+def train_mimicry(a, row, task, seed, out, data):
     common = ["--data", "beir:" + data, "--answer-key", a.answer_key, "--init", a.minilm, "--out", out,
               "--steps", str(a.steps), "--queries-per-batch", str(a.batch), "--lr", str(a.lr),
               "--seed", str(seed), "--checkpoint-every", str(a.steps), "--quiet"]
@@ -198,7 +202,7 @@ def train_mimicry(a, task, seed, out, data):
         mimicry(a, ["train", "splade"] + common + [
             "--query-max-len", str(a.query_len), "--doc-max-len", str(a.doc_len),
             "--passages-per-query", str(SPLADE_PASSAGES), "--lambda-q", str(LAMBDA_Q), "--lambda-d", str(LAMBDA_D),
-            "--lexical-threshold", "5", "--no-guard"], log)
+            "--lexical-threshold", "5", "--no-guard"] + (["--loss", "margin-mse"] if "margin-mse" in row else []), log)
         rep = json.load(open(os.path.join(out, "splade.json")))
         return rep["train_s"], step_times(out), os.path.join(out, "run.trec")
     extra = ["--recipe", "kl", "--negatives", str(KL_NEGATIVES)] if task == "colbert-kl" else []
@@ -444,7 +448,7 @@ def run_cell(a, row, task, lib, seed, col, key, evalq, cands, data):
     np.random.seed(seed)
     torch.manual_seed(seed)
     if lib == "mimicry":
-        train_s, times, mrun = train_mimicry(a, task, seed, out, data)
+        train_s, times, mrun = train_mimicry(a, row, task, seed, out, data)
         run = {q: v for q, v in read_run(mrun).items() if q in set(evalq)}
     else:
         rows = draw_rows(key, col, task, seed, a.steps * a.batch)

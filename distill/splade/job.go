@@ -91,6 +91,7 @@ type Report struct {
 	LambdaD      float64            `json:"lambda_d"`
 	Regularizer  string             `json:"regularizer"`
 	Standardized bool               `json:"standardized"`
+	Loss         string             `json:"loss"`
 	Steps        int                `json:"steps"`
 	TrainPairs   int                `json:"train_pairs"`
 	TrainSecs    float64            `json:"train_s"`
@@ -213,7 +214,7 @@ func (j *Job) Run() (*Encoder, *Report, error) {
 		QueryMs: st.MedianMs, QueryP95Ms: st.P95Ms, QueryEncodeMs: st.EncodeMs,
 		Documents: ix.Len(), Postings: ix.Postings(), IndexBits: ix.Bits(), EncodeSecs: encodeSecs, IndexSecs: indexSecs,
 		LambdaQ: opts.LambdaQ, LambdaD: opts.LambdaD, Regularizer: cmp.Or(opts.Regularizer, RegFLOPS),
-		Standardized: opts.Standardize, TrainPairs: len(j.Key), TrainSecs: trainSecs,
+		Standardized: opts.Standardize, Loss: cmp.Or(opts.Loss, LossMSE), TrainPairs: len(j.Key), TrainSecs: trainSecs,
 		FinalParts: spladeLastParts(res),
 	}
 	if res != nil {

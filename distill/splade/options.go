@@ -11,6 +11,10 @@ import (
 
 // SPLADE sparsity regularisers.
 const (
+	// LossMSE is Train's score-MSE, up to one constant per batch.
+	LossMSE = "mse"
+	// LossMarginMSE is Margin-MSE over each query's passages (losses.MarginMSEMulti).
+	LossMarginMSE = "margin-mse"
 	// RegFLOPS is losses.FLOPS, SPLADE's default: Σ_j (mean_i w_ij)².
 	RegFLOPS = "flops"
 	// RegL1 is L1: the mean L1 norm of the vectors.
@@ -83,6 +87,10 @@ type Options struct {
 	// Standardize fits the student to the teacher's scores standardised per batch (z-scores)
 	// instead of the raw scores (see Train).
 	Standardize bool
+	// Loss is the distillation term: LossMSE [default], the score-MSE of Train, or LossMarginMSE,
+	// the Margin-MSE of each query's first passage against its others (losses.MarginMSEMulti), as
+	// sentence-transformers' SparseMarginMSELoss and naver-splade's DistilMarginMSE train.
+	Loss string
 	// QueryMaxLen and DocMaxLen are the length limits in tokens [tokenizer.QueryMaxLen, DocMaxLen].
 	QueryMaxLen, DocMaxLen int
 	// Optimizer is AdamW's configuration [lr 2e-4, warm-up 10% of steps, weight decay 0.01, clip 1].

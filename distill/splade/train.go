@@ -27,6 +27,8 @@ import (
 //
 //	L = MSE(s − mean(s), t − mean(t)) + λ_q(t)·R(Q) + λ_d(t)·R(D),   λ(t) = λ·min(1, t/T)²
 //
+// (with Loss = LossMarginMSE the first term is instead the Margin-MSE of each query's first passage
+// against its others, losses.MarginMSEMulti, as sentence-transformers' SparseMarginMSELoss computes)
 // with R losses.FLOPS (or losses.L1) over the batch's query vectors Q and passage vectors D,
 // and the warm-up of losses.SparsityWeight computed in the graph from the step. Scores are
 // compared up to one constant per batch (the means): a ranking cannot see a constant, and SPLADE's
@@ -58,6 +60,10 @@ func Train(key []datasets.ScoredPair, queries, texts map[string]string, opts Opt
 	if opts.LambdaQ < 0 || opts.LambdaD < 0 || math.IsNaN(opts.LambdaQ+opts.LambdaD) || math.IsInf(opts.LambdaQ+opts.LambdaD, 0) {
 		return nil, fmt.Errorf("splade: λ_q = %g and λ_d = %g must be finite and ≥ 0", opts.LambdaQ, opts.LambdaD)
 	}
+	lossName := cmp.Or(opts.Loss, LossMSE)
+	if lossName != LossMSE && lossName != LossMarginMSE {
+		return nil, fmt.Errorf("splade: unknown loss %q (want %q or %q)", opts.Loss, LossMSE, LossMarginMSE)
+	}
 	reg := cmp.Or(opts.Regularizer, RegFLOPS)
 	if reg != RegFLOPS && reg != RegL1 {
 		return nil, fmt.Errorf("splade: unknown regulariser %q (want %q or %q)", reg, RegFLOPS, RegL1)
@@ -67,6 +73,9 @@ func Train(key []datasets.ScoredPair, queries, texts map[string]string, opts Opt
 	}
 	nq := train.OrDefault(opts.QueriesPerBatch, 8)
 	m := train.OrDefault(opts.PassagesPerQuery, 4)
+	if lossName == LossMarginMSE && m < 2 {
+		return nil, fmt.Errorf("splade: Margin-MSE needs at least 2 passages per query, got %d", m)
+	}
 	qLen := train.OrDefault(opts.QueryMaxLen, tokenizer.QueryMaxLen)
 	dLen := train.OrDefault(opts.DocMaxLen, tokenizer.DocMaxLen)
 	warm := opts.SparsityWarmup
@@ -101,7 +110,8 @@ func Train(key []datasets.ScoredPair, queries, texts map[string]string, opts Opt
 		return []any{qin.IDs, qin.TypeIDs, qin.Mask, din.IDs, din.TypeIDs, din.Mask,
 			tensors.FromFlatDataAndDimensions(scores, len(scores))}, nil
 	}
-	spec := spladeLossSpec{lambdaQ: opts.LambdaQ, lambdaD: opts.LambdaD, warmup: warm, reg: reg, standardize: opts.Standardize}
+	spec := spladeLossSpec{lambdaQ: opts.LambdaQ, lambdaD: opts.LambdaD, warmup: warm, reg: reg, standardize: opts.Standardize,
+		marginMSE: lossName == LossMarginMSE, perQuery: m}
 	loss := func(ctx *context.Context, step *Node, in []*Node) (*Node, []*Node) {
 		qv := models.SpladeVectors(ctx, cfg, in[0], in[1], in[2]) // [nq, V]
 		dv := models.SpladeVectors(ctx, cfg, in[3], in[4], in[5]) // [nq·m, V]
@@ -163,12 +173,24 @@ type spladeLossSpec struct {
 	warmup           int
 	reg              string
 	standardize      bool
+	// marginMSE selects LossMarginMSE over the pairs, grouped perQuery passages per query.
+	marginMSE bool
+	perQuery  int
 }
 
 // loss returns the SPLADE loss and the parts named by spladePartNames. qv [nq, V] and dv [nd, V] are
 // the batch's vectors; student and teacher the pairs' scores.
 func (s spladeLossSpec) loss(step, qv, dv, student, teacher *Node) (*Node, []*Node) {
-	distill := spladeDistillLoss(student, teacher, s.standardize)
+	var distill *Node
+	if s.marginMSE {
+		if s.standardize {
+			teacher = losses.Standardize(teacher)
+		}
+		n := student.Shape().Size() / s.perQuery
+		distill = losses.MarginMSEMulti(Reshape(student, n, s.perQuery), Reshape(teacher, n, s.perQuery))
+	} else {
+		distill = spladeDistillLoss(student, teacher, s.standardize)
+	}
 	dtype := distill.DType()
 	lq := losses.SparsityWeightNode(step, s.lambdaQ, s.warmup, dtype)
 	ld := losses.SparsityWeightNode(step, s.lambdaD, s.warmup, dtype)
