@@ -8,6 +8,7 @@ the same answer key, steps, queries per step, learning rate, lengths and threads
 
   colbert-mmse   Mimicry `train colbert` (Margin-MSE)      vs PyLate ColBERT + a Margin-MSE loss
   colbert-kl     Mimicry `train colbert --recipe kl`       vs PyLate ColBERT + losses.Distillation
+                 and PyLate's Distillation with normalize_scores=False (its min-max scaling swapped out)
   splade         Mimicry `train splade`                    vs SparseEncoder + SpladeLoss(SparseMarginMSELoss)
                  and Mimicry `train splade --loss margin-mse` (the peer's distillation term swapped in)
 
@@ -57,6 +58,9 @@ SYSTEMS = [  # (row, task, library, passages per query)
     ("pylate colbert margin-mse", "colbert-mmse", "pylate", 2),
     ("mimicry colbert kl", "colbert-kl", "mimicry", 1 + KL_NEGATIVES),
     ("pylate colbert kl (Distillation)", "colbert-kl", "pylate", 1 + KL_NEGATIVES),
+    # The KL swap: PyLate's Distillation without its per-query min-max scaling of the student's
+    # scores (normalize_scores=False), which is then the same loss as Mimicry's kl recipe (τ = 1).
+    ("pylate colbert kl raw (Distillation, normalize_scores=False)", "colbert-kl", "pylate", 1 + KL_NEGATIVES),
     ("mimicry splade", "splade", "mimicry", SPLADE_PASSAGES),
     ("st splade (SpladeLoss+SparseMarginMSE)", "splade", "st", SPLADE_PASSAGES),
     # The swap: Mimicry's SPLADE with the peer's distillation term (Margin-MSE against each query's
@@ -331,12 +335,16 @@ def kd_dataset(rows, col):
     return train
 
 
-def train_pylate(a, task, seed, rows, col, out):
+def train_pylate(a, row, task, seed, rows, col, out):
     from pylate import losses, models, utils
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     model = models.ColBERT(a.minilm, embedding_size=DIM, query_length=a.query_len, document_length=a.doc_len, device="cpu")
-    # PyLate's own Distillation keeps its default min-max normalisation of the student's scores.
-    loss = losses.Distillation(model=model) if task == "colbert-kl" else colbert_margin_mse(model)
+    # PyLate's own Distillation keeps its default min-max normalisation of the student's scores,
+    # except in the swap row, which turns it off.
+    if task == "colbert-kl":
+        loss = losses.Distillation(model=model, normalize_scores="normalize_scores=False" not in row)
+    else:
+        loss = colbert_margin_mse(model)
     trainer = SentenceTransformerTrainer(model=model, args=peer_args(a, seed, out, SentenceTransformerTrainingArguments),
                                          train_dataset=kd_dataset(rows, col), loss=loss,
                                          data_collator=utils.ColBERTCollator(model.tokenize))
@@ -453,7 +461,7 @@ def run_cell(a, row, task, lib, seed, col, key, evalq, cands, data):
     else:
         rows = draw_rows(key, col, task, seed, a.steps * a.batch)
         if lib == "pylate":
-            model, train_s, times = train_pylate(a, task, seed, rows, col, os.path.join(out, "trainer"))
+            model, train_s, times = train_pylate(a, row, task, seed, rows, col, os.path.join(out, "trainer"))
             run = rerank_pylate(model, col, evalq, cands)
         else:
             model, train_s, times = train_st_splade(a, seed, rows, col, os.path.join(out, "trainer"))
