@@ -53,6 +53,9 @@ KL_NEGATIVES = 3          # Mimicry's --recipe kl tuples: 1 positive + 3 negativ
 SPLADE_PASSAGES = 4       # Mimicry's --passages-per-query default
 LAMBDA_Q, LAMBDA_D = 3e-3, 1e-3  # Mimicry's SPLADE defaults, given to SpladeLoss too
 DIM = 128
+# The swap rows: each is its pair's run with one detail of the other library's loss swapped in.
+KL_RAW_ROW = "pylate colbert kl raw (Distillation, normalize_scores=False)"
+SPLADE_MMSE_ROW = "mimicry splade margin-mse (loss swapped)"
 SYSTEMS = [  # (row, task, library, passages per query)
     ("mimicry colbert margin-mse", "colbert-mmse", "mimicry", 2),
     ("pylate colbert margin-mse", "colbert-mmse", "pylate", 2),
@@ -60,12 +63,12 @@ SYSTEMS = [  # (row, task, library, passages per query)
     ("pylate colbert kl (Distillation)", "colbert-kl", "pylate", 1 + KL_NEGATIVES),
     # The KL swap: PyLate's Distillation without its per-query min-max scaling of the student's
     # scores (normalize_scores=False), which is then the same loss as Mimicry's kl recipe (τ = 1).
-    ("pylate colbert kl raw (Distillation, normalize_scores=False)", "colbert-kl", "pylate", 1 + KL_NEGATIVES),
+    (KL_RAW_ROW, "colbert-kl", "pylate", 1 + KL_NEGATIVES),
     ("mimicry splade", "splade", "mimicry", SPLADE_PASSAGES),
     ("st splade (SpladeLoss+SparseMarginMSE)", "splade", "st", SPLADE_PASSAGES),
     # The swap: Mimicry's SPLADE with the peer's distillation term (Margin-MSE against each query's
     # first passage) instead of its score-MSE, to show what the loss accounts for.
-    ("mimicry splade margin-mse (loss swapped)", "splade", "mimicry", SPLADE_PASSAGES),
+    (SPLADE_MMSE_ROW, "splade", "mimicry", SPLADE_PASSAGES),
 ]
 
 
@@ -206,7 +209,7 @@ def train_mimicry(a, row, task, seed, out, data):
         mimicry(a, ["train", "splade"] + common + [
             "--query-max-len", str(a.query_len), "--doc-max-len", str(a.doc_len),
             "--passages-per-query", str(SPLADE_PASSAGES), "--lambda-q", str(LAMBDA_Q), "--lambda-d", str(LAMBDA_D),
-            "--lexical-threshold", "5", "--no-guard"] + (["--loss", "margin-mse"] if "margin-mse" in row else []), log)
+            "--lexical-threshold", "5", "--no-guard"] + (["--loss", "margin-mse"] if row == SPLADE_MMSE_ROW else []), log)
         rep = json.load(open(os.path.join(out, "splade.json")))
         return rep["train_s"], step_times(out), os.path.join(out, "run.trec")
     extra = ["--recipe", "kl", "--negatives", str(KL_NEGATIVES)] if task == "colbert-kl" else []
@@ -342,7 +345,7 @@ def train_pylate(a, row, task, seed, rows, col, out):
     # PyLate's own Distillation keeps its default min-max normalisation of the student's scores,
     # except in the swap row, which turns it off.
     if task == "colbert-kl":
-        loss = losses.Distillation(model=model, normalize_scores="normalize_scores=False" not in row)
+        loss = losses.Distillation(model=model, normalize_scores=row != KL_RAW_ROW)
     else:
         loss = colbert_margin_mse(model)
     trainer = SentenceTransformerTrainer(model=model, args=peer_args(a, seed, out, SentenceTransformerTrainingArguments),
