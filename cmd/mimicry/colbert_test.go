@@ -70,6 +70,25 @@ func TestTrainColBERTAndRetrieveCommands(t *testing.T) {
 		t.Errorf("metrics.jsonl: first step %d, %d evaluations, want 0 and 3", recs[0].Step, evals)
 	}
 
+	// --zero-shot exports, indexes and evaluates the start without a training step.
+	start := filepath.Join(dir, "start")
+	startArgs := append(slices.Clone(base), "--vocab", "400", "--zero-shot")
+	startArgs[slices.Index(startArgs, out)] = start
+	if err := runTrainColBERT(startArgs); err != nil {
+		t.Fatal(err)
+	}
+	var startRep colbert.Report
+	data, _ = os.ReadFile(filepath.Join(start, "colbert.json"))
+	if err := json.Unmarshal(data, &startRep); err != nil || startRep.Steps != 0 || startRep.ColBERT["nDCG@10"] <= 0 {
+		t.Fatalf("zero-shot colbert.json: %v %+v", err, startRep)
+	}
+	if _, err := os.Stat(filepath.Join(start, "metrics.jsonl")); !os.IsNotExist(err) {
+		t.Fatalf("the zero-shot run trained: metrics.jsonl %v", err)
+	}
+	if err := runTrainColBERT(append(startArgs, "--recipe", "kl")); err == nil || !strings.Contains(err.Error(), "--zero-shot and --recipe") {
+		t.Fatalf("--zero-shot --recipe kl: %v", err)
+	}
+
 	// retrieve with the exported model and the saved index gives the report's numbers, exhaustive and reranking.
 	for _, tc := range []struct {
 		args []string
