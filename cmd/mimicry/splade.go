@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/mimicry-ir/mimicry/distill/report"
 	"github.com/mimicry-ir/mimicry/distill/splade"
 	"github.com/mimicry-ir/mimicry/models"
 	"github.com/mimicry-ir/mimicry/models/tokenizer"
@@ -55,7 +57,7 @@ recorded SHA-256), else --vocab N trains one.`)
 	docTerms := fs.Int("doc-terms", 0, "keep only each document's N heaviest terms in the index (0: all)")
 	queryTerms := fs.Int("query-terms", 0, "search only each query's N heaviest terms (0: all)")
 	depth := fs.Int("depth", 1000, "documents retrieved per evaluation query")
-	sweep := fs.Bool("sweep", false, "also train one student per λ_d (0, the default and spread around --lambda-d) and write DIR/sweep.json")
+	sweep := fs.Bool("sweep", false, "also train one student per λ_d (0, the default and spread around --lambda-d) and write DIR/sweep.json and its plot DIR/sweep.svg")
 	sweepList := fs.String("sweep-lambdas", "", "comma-separated λ_d values for --sweep (0 and the default are always added)")
 	lexical := fs.Bool("lexical-init", true, "start a from-scratch student as a bag of words (each token activates its own vocabulary entry; models.LexicalInit); false: random MLM head")
 	threshold := fs.Float64("lexical-threshold", models.DefaultLexicalThreshold, "with --lexical-init: the decoder bias −τ that leaves only a token's own entry active")
@@ -157,5 +159,14 @@ recorded SHA-256), else --vocab N trains one.`)
 		}
 		fmt.Printf("  %10g %10g %10.1f %10.2f %8.4f %9.3f%s\n", r.LambdaD, r.LambdaQ, r.AvgDocActive, r.FLOPS, r.NDCG10, r.QueryMs, note)
 	}
+	p, err := report.SparsityTradeoff(rows)
+	if err != nil {
+		return err
+	}
+	fig := filepath.Join(*out, "sweep.svg")
+	if err := report.WriteFigure(fig, p); err != nil {
+		return err
+	}
+	fmt.Printf("  plotted in %s\n", fig)
 	return nil
 }

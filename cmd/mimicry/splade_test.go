@@ -154,6 +154,9 @@ func TestTrainSpladeCommand(t *testing.T) {
 	if err := json.Unmarshal(raw, &rows); err != nil || len(rows) != 3 || rows[0].LambdaD != 0 || rows[2].LambdaD != 0.1 {
 		t.Fatalf("sweep.json: %v %+v", err, rows)
 	}
+	if svg, err := os.ReadFile(filepath.Join(out, "sweep.svg")); err != nil || !strings.Contains(string(svg), "<svg") || !strings.Contains(string(svg), "λ_d = 0.1") {
+		t.Fatalf("sweep.svg: %v, %.200q", err, svg)
+	}
 
 	// --zero-shot exports, indexes and evaluates the start without a training step.
 	start := filepath.Join(dir, "start")

@@ -341,6 +341,13 @@ func WriteFigures(dir string, r *Report) ([]Figure, error) {
 	return out, nil
 }
 
+// WriteFigure draws p into an SVG file at path, atomically, at the size of the report's figures,
+// its legend beside the axes: for a figure drawn outside a report (e.g. `train splade --sweep`'s
+// trade-off).
+func WriteFigure(path string, p *plot.Plot) error {
+	return saveSVG(path, p, figureWidth, figureHeight)
+}
+
 // saveSVG draws p into an SVG file, atomically, its legend beside the axes (figure.DrawPlot).
 func saveSVG(path string, p *plot.Plot, w, h vg.Length) error {
 	c := vgsvg.New(w, h)
