@@ -77,8 +77,9 @@ func NotebookConfig(runsDir string) (NotebookRun, error) {
 }
 
 // SciFactNotebookConfig is the notebooks' SciFact run, in outDir: BEIR's SciFact in sciFactDir,
-// every model from MiniLMModel, SliceScale (README, "SciFact with MiniLM"), with a two-point λ_d
-// sweep and the frontier recipes like WorkshopConfig. Stage progress goes to standard output.
+// every model from MiniLMModel, SliceScale (README, "SciFact with MiniLM"), with a three-point λ_d
+// sweep (0, the default and 100 times it: on the dev split the penalty starts to thin the
+// documents from about 0.1) and the frontier recipes, like WorkshopConfig. Stage progress goes to standard output.
 func SciFactNotebookConfig(sciFactDir, outDir string) Config {
 	return Config{
 		Data: "beir:" + sciFactDir, Preset: PresetMiniLM, Init: MiniLMModel, Seed: 42, OutDir: outDir, Quiet: true, Log: os.Stdout,
