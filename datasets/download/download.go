@@ -152,6 +152,27 @@ func (d *Downloader) downloadPath(e Entry) string {
 // installPath is the directory Install unpacks an entry into.
 func (d *Downloader) installPath(e Entry) string { return filepath.Join(d.Dir, e.Name) }
 
+// Installed returns the path Install would return for an entry already in the cache, and false
+// (nothing downloaded) when it is not there.
+func (d *Downloader) Installed(e Entry) (string, bool) {
+	if validName(e.Name) != nil {
+		return "", false
+	}
+	if _, err := os.Stat(d.installPath(e)); err != nil {
+		return "", false
+	}
+	return d.dataPath(e), true
+}
+
+// dataPath is the path of an installed entry's data: the unpacked directory (its Subdir) for an
+// archive, the file itself otherwise.
+func (d *Downloader) dataPath(e Entry) string {
+	if archiveKind(e.fileName()) == "" {
+		return filepath.Join(d.installPath(e), e.fileName())
+	}
+	return filepath.Join(d.installPath(e), filepath.FromSlash(e.Subdir))
+}
+
 // Get is Install of the registry entry called name.
 func (d *Downloader) Get(ctx context.Context, name string) (string, error) {
 	e, err := Lookup(name)
@@ -171,14 +192,8 @@ func (d *Downloader) Install(ctx context.Context, e Entry) (string, error) {
 	}
 	target := d.installPath(e)
 	kind := archiveKind(e.fileName())
-	result := func() string {
-		if kind == "" {
-			return filepath.Join(target, e.fileName())
-		}
-		return filepath.Join(target, filepath.FromSlash(e.Subdir))
-	}
-	if _, err := os.Stat(target); err == nil {
-		return result(), nil
+	if path, ok := d.Installed(e); ok {
+		return path, nil
 	}
 	file, err := d.Fetch(ctx, e)
 	if err != nil {
@@ -214,7 +229,7 @@ func (d *Downloader) Install(ctx context.Context, e Entry) (string, error) {
 		os.Remove(file)
 	}
 	d.logf("installed %s in %s\n", e.Name, target)
-	return result(), nil
+	return d.dataPath(e), nil
 }
 
 // Fetch downloads an entry's file into <cache>/downloads/<name>/ unless it is already there, verifies

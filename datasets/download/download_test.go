@@ -169,9 +169,15 @@ func TestInstallZipWithSubdirAndTOFU(t *testing.T) {
 	var log bytes.Buffer
 	d := &Downloader{Dir: t.TempDir(), Log: &log, KeepArchives: true}
 	e := Entry{Name: "scifact", URL: ts.URL + "/scifact.zip", Subdir: "scifact", Loader: "beir"}
+	if p, ok := d.Installed(e); ok {
+		t.Fatalf("Installed before Install: %s", p)
+	}
 	dir, err := d.Install(context.Background(), e)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if p, ok := d.Installed(e); !ok || p != dir {
+		t.Fatalf("Installed after Install: %q %v, want %q", p, ok, dir)
 	}
 	if c, err := datasets.Load(e.Spec(dir)); err != nil || len(c.Queries) != 1 {
 		t.Fatalf("Load(%s): %v", e.Spec(dir), err)

@@ -122,9 +122,9 @@ func SciFactDir() (string, error) {
 			return filepath.Clean(d), nil
 		}
 	}
-	if cache, err := download.CacheDir(); err == nil {
-		for _, d := range []string{filepath.Join(cache, "scifact"), filepath.Join(cache, "scifact", "scifact")} {
-			if try(d) {
+	if dl, err := download.New(); err == nil {
+		if e, err := download.Lookup("scifact"); err == nil {
+			if d, ok := dl.Installed(e); ok && try(d) {
 				return d, nil
 			}
 		}

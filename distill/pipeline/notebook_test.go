@@ -101,3 +101,27 @@ func TestSciFactDirBesideRepo(t *testing.T) {
 		t.Errorf("SciFactDir() = %s, want %s", got, data)
 	}
 }
+
+// TestSciFactDirInDownloadCache: with nothing beside the repository, `mimicry download scifact`'s
+// copy is found where download.Install put it.
+func TestSciFactDirInDownloadCache(t *testing.T) {
+	cache := t.TempDir()
+	data := filepath.Join(cache, "scifact", "scifact") // <cache>/<name>/<Subdir>
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "corpus.jsonl"), []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(SciFactEnv, "")
+	t.Setenv("MIMICRY_REPO", "")
+	t.Setenv("MIMICRY_CACHE", cache)
+	t.Chdir(t.TempDir()) // no ../shared/data/scifact above it
+	got, err := SciFactDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != data {
+		t.Errorf("SciFactDir() = %s, want %s", got, data)
+	}
+}
