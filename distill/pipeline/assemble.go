@@ -34,6 +34,7 @@ func (r *Runner) assemble(ts TrainingSetStage, teach TeacherStage, key AnswerKey
 			"teacher_hidden":      cfg.Scale.TeacherHidden, "teacher_no_dropout": cfg.Scale.TeacherNoDropout,
 			"teacher_marks": cfg.Scale.TeacherMarks, "teacher_residual": cfg.Scale.TeacherResidual,
 			"teacher_bm25_weight": teach.Report.BM25Weight, "student_residual": cfg.Scale.StudentResidual,
+			"teacher_dense_weight": teach.Report.DenseWeight, "teacher_dense_model": teach.Report.DenseModel,
 		},
 		Details: report.Details{Curves: map[string][]report.CurvePoint{}, Samples: map[string][]report.Sample{}},
 	}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strings"
@@ -49,7 +50,12 @@ func Markdown(r *Report, figs []Figure) string {
 	w("A ColBERT student learnt the teacher's margins between passages with Margin-MSE, ((s(p1) − s(p2)) − (t(p1) − t(p2)))², and a SPLADE student regressed the teacher's scores with MSE plus a FLOPS penalty that keeps its vectors sparse. ")
 	w("An ablation trained the same ColBERT on the same tuples with the judged positive as the only label.")
 	if wt, _ := r.Settings["teacher_bm25_weight"].(float64); wt > 0 {
-		w(" The teacher's score was its network's logit plus %.3f·BM25 (a residual teacher)", wt)
+		w(" The teacher's score was its network's logit plus %.3f·BM25", wt)
+		if wd, _ := r.Settings["teacher_dense_weight"].(float64); wd > 0 {
+			model, _ := r.Settings["teacher_dense_model"].(string)
+			w(" plus %.3f·cos(q, p) of %s's embeddings", wd, cmp.Or(model, "the checkpoint"))
+		}
+		w(" (a residual teacher)")
 		if res, _ := r.Settings["student_residual"].(bool); res {
 			w("; the ColBERT students scored MaxSim plus the same %.3f·BM25, so that MaxSim learnt the margins of the teacher's network, not BM25's (CLEAR's residual, Gao et al., ECIR 2021)", wt)
 		}

@@ -35,7 +35,8 @@ func TestWriteAndRead(t *testing.T) {
 			SystemSplade: {"nDCG@10": 0.6, "avg_doc_active": 12, "avg_query_active": 5, "flops": 1.5},
 		},
 		SpladeSweep: []splade.SweepRow{{LambdaD: 0, AvgDocActive: 40, NDCG10: 0.62}, {LambdaD: 0.001, AvgDocActive: 12, NDCG10: 0.6}},
-		Settings:    map[string]any{"rerank_depth": 20, "teacher_bm25_weight": 1.25, "student_residual": true, "splade_lexical_init": true},
+		Settings: map[string]any{"rerank_depth": 20, "teacher_bm25_weight": 1.25, "student_residual": true, "splade_lexical_init": true,
+			"teacher_dense_weight": 10.5, "teacher_dense_model": "org/bi"},
 		Details: Details{
 			Curves:  map[string][]CurvePoint{"teacher": {{Step: 10, Loss: 1.4}, {Step: 20, Loss: 1.1}}},
 			Samples: map[string][]Sample{SystemColBERT: {{QueryID: "a", Positive: true, Teacher: 2, Student: 1}, {QueryID: "a", Teacher: 0, Student: 0.5}, {QueryID: "a", Teacher: 1, Student: 0.2}}},
@@ -50,7 +51,8 @@ func TestWriteAndRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"| ColBERT, Margin-MSE, reranking BM25's top 20 | 0.7200 |", "| 90% |", "12.0 active terms per document", "figures/splade_tradeoff.svg",
-		"the ColBERT students scored MaxSim plus the same 1.250·BM25", "started as bags of words"} {
+		"the ColBERT students scored MaxSim plus the same 1.250·BM25", "started as bags of words",
+		"logit plus 1.250·BM25 plus 10.500·cos(q, p) of org/bi's embeddings (a residual teacher)"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q:\n%s", want, md)
 		}
