@@ -70,13 +70,14 @@ def main():
     meta["pairs"] = len(out)
     meta.setdefault("extra", {}).pop("pairs_sha256", None)
     meta["extra"]["source"] = f"{a.key}, contradicted.py {a.mode}: {changed} negatives scored at or above a judged positive"
-    tmp = a.out + ".tmp"
-    with open(tmp, "w") as f:
+    # Both files are written beside their names and renamed into place: nothing half-written.
+    with open(a.out + ".tmp", "w") as f:
         for r in out:
             f.write(json.dumps(r) + "\n")
-    with open(a.out + ".meta.json", "w") as f:
+    with open(a.out + ".meta.json.tmp", "w") as f:
         json.dump(meta, f, indent=2)
-    os.replace(tmp, a.out)
+    os.replace(a.out + ".tmp", a.out)
+    os.replace(a.out + ".meta.json.tmp", a.out + ".meta.json")
     print(f"{a.out}: {len(out)} pairs, {changed} contradicted negatives {'dropped' if a.mode == 'drop' else 'tied'}")
 
 
