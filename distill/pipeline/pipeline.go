@@ -187,17 +187,18 @@ const PresetMiniLM = "minilm"
 // it for offline use: models.PipShipped).
 const MiniLMModel = "sentence-transformers/all-MiniLM-L6-v2"
 
-// PretrainedScale sizes a run from a pretrained checkpoint of MiniLM's size so that the whole profile
-// fits in 90 minutes on two CPU cores with XLA (46 minutes measured on SciFact). It is the configuration SciFact's dev split chose
-// (README, "SciFact with MiniLM"): what lifted the students there was an answer key of every training
-// query (positives + 15 hard negatives) and more steps — ColBERT 480 (dev nDCG@10 0.654 at 240
-// steps, 0.680 at 480, 0.671 at 960), SPLADE 160 (four times the slice's 40; the budget buys no
-// more) — so the budget goes to them. The teacher is the slice's: passages cut to 96 tokens, 60 steps
-// on hard negatives, its score the network's logit plus fitted weights of BM25 and of the
-// checkpoint's cosine (TeacherResidual, TeacherDense: on the dev queries the network alone was far
-// below BM25, and BM25 with the cosine above either). Its network adds 0.0006 nDCG@10 at 60 steps, and
-// on the dev queries a BM25-residual cross-encoder trained 200 steps was only level with BM25, so the
-// budget does not go to longer teacher training. The teacher reranks BM25's top 100.
+// PretrainedScale sizes a run from a pretrained checkpoint of MiniLM's size so that the whole
+// profile fits in 90 minutes on two CPU cores with XLA (46 minutes measured on SciFact). It is the
+// configuration SciFact's dev split chose (README, "SciFact with MiniLM"): what lifted the students
+// there was an answer key of every training query (positives + 15 hard negatives) and more steps —
+// ColBERT 480 (dev nDCG@10 0.654 at 240 steps, 0.680 at 480, 0.671 at 960), SPLADE 160 (four times
+// the slice's 40; the budget buys no more) — so the budget goes to them. The teacher is the
+// slice's: passages cut to 96 tokens, 60 steps on hard negatives, its score the network's logit plus
+// fitted weights of BM25 and of the checkpoint's cosine (TeacherResidual, TeacherDense: on the dev
+// queries the network alone was far below BM25, and BM25 with the cosine above either). Its network
+// adds 0.0006 nDCG@10 at 60 steps, and on the dev queries a BM25-residual cross-encoder trained 200
+// steps was only level with BM25, so the budget does not go to longer teacher training. The teacher
+// reranks BM25's top 100.
 func PretrainedScale() Scale {
 	return Scale{
 		MaxLen: 96, QueryLen: 24, DocLen: 96,
