@@ -91,6 +91,7 @@ teacher's network, not BM25's.`)
 	schedule := fs.String("schedule", "", "multi-task: constant or linear-decay weights (default: linear-decay with --recipe multitask)")
 	residual := fs.Bool("bm25-residual", false, "a residual student: its score is MaxSim + w·BM25, w the residual teacher's (found through the key's meta) or --bm25-weight")
 	bm25Weight := fs.Float64("bm25-weight", 0, "with --bm25-residual: this weight of BM25 instead of the teacher's")
+	projStart := fs.String("projection-start", colbert.ProjectionRandom, "how a fresh projection on --init's body starts: random (N(0, 0.02²), as PyLate) or pca (the body's whitened principal directions over 1,000 passages of --data)")
 	zeroShot := fs.Bool("zero-shot", false, "do not train: export (DIR/model), index and evaluate the student as it starts (--init's body, a fresh projection), the row that shows what distillation adds")
 	fs.require("answer-key", "out")
 	if err := fs.parse(args); err != nil {
@@ -114,6 +115,9 @@ teacher's network, not BM25's.`)
 	if (*teacherDir != "") != (*recipe == colbert.RecipeOnline) {
 		return errors.New("--teacher DIR goes with --recipe online, and only with it")
 	}
+	if !slices.Contains(colbert.ProjectionStarts, *projStart) {
+		return fmt.Errorf("--projection-start %q: want one of %s", *projStart, strings.Join(colbert.ProjectionStarts, ", "))
+	}
 	if *zeroShot && *recipe != colbert.RecipeOffline {
 		return fmt.Errorf("--zero-shot and --recipe %s: a zero-shot student is not trained by any recipe", *recipe)
 	}
@@ -126,7 +130,7 @@ teacher's network, not BM25's.`)
 	}
 	job := &colbert.Job{
 		Setup: setup, Key: key, KeyMeta: meta, Dim: *dim, RerankDepth: *rerank, Depth: *depth, ExhaustiveMaxDocs: *exhaustive,
-		BM25Weight: *bm25Weight, Recipe: *recipe, ZeroShot: *zeroShot,
+		BM25Weight: *bm25Weight, Recipe: *recipe, ZeroShot: *zeroShot, ProjectionStart: *projStart,
 		Train: colbert.Options{
 			Steps: *tr.steps, QueriesPerBatch: *tr.queries, Pairing: *pairing, Negatives: *negs, Loss: *loss, HardLoss: *hardLoss,
 			QueryLen: *qLen, DocLen: *dLen, AttendExpansion: *attend, HeldOutFraction: *heldOut,

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/mimicry-ir/mimicry/datasets"
@@ -63,6 +65,10 @@ type Job struct {
 	// ZeroShot skips training: the job indexes and evaluates the student as it starts (Init with a
 	// fresh projection, or a fresh model), the row that shows what distillation adds.
 	ZeroShot bool
+	// ProjectionStart is how a fresh projection on Init's body starts: ProjectionRandom [default]
+	// or ProjectionPCA (PCAProjection over the collection's passages). A checkpoint that has its own
+	// projection (a ColBERT model) keeps it; ProjectionPCA is then an error.
+	ProjectionStart string
 }
 
 // Report is colbert.json: the student's training and its effectiveness against BM25.
@@ -137,6 +143,9 @@ func (j *Job) Run() (*Encoder, *Report, error) {
 	}
 	m, err := j.model(tk)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := j.startProjection(m, tk); err != nil {
 		return nil, nil, err
 	}
 	opts := j.Train
@@ -289,6 +298,37 @@ func (j *Job) Run() (*Encoder, *Report, error) {
 		return nil, nil, err
 	}
 	return enc, rep, nil
+}
+
+// startProjection applies ProjectionStart to the student's fresh projection.
+func (j *Job) startProjection(m *models.Model, tk tokenizer.Tokenizer) error {
+	switch j.ProjectionStart {
+	case "", ProjectionRandom:
+		return nil
+	case ProjectionPCA:
+	default:
+		return fmt.Errorf("colbert job: projection start %q: want one of %s", j.ProjectionStart, strings.Join(ProjectionStarts, ", "))
+	}
+	if j.Init == "" {
+		return errors.New("colbert job: a PCA projection start needs a pretrained body to measure (--init)")
+	}
+	_, imported, err := models.ImportHF(j.Init, models.KindColBERT, j.Seed)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(imported.Missing, "linear.weight") {
+		return fmt.Errorf("colbert job: %s has its own projection (linear.weight); a PCA start replaces only a fresh one", j.Init)
+	}
+	docLen := train.OrDefault(j.Train.DocLen, tokenizer.DocMaxLen)
+	passages := make([]string, len(j.Collection.Docs))
+	for i, d := range j.Collection.Docs {
+		passages[i] = bm25.Contents(d)
+	}
+	w, err := PCAProjection(m, tk, j.Backend, passages, docLen, m.ColBERTDim, j.Seed)
+	if err != nil {
+		return fmt.Errorf("colbert job: %w", err)
+	}
+	return m.SetParam("linear.weight", w)
 }
 
 // model creates or imports the student; a positive BM25Weight makes it residual.
