@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/mimicry-ir/mimicry/datasets"
@@ -40,7 +41,8 @@ type Job struct {
 	// [models.DefaultLexicalThreshold]. Without it, a random MLM head's vectors are dense noise.
 	// Such a student learns its decoder bias DefaultTermBiasLR times faster than the rest, unless
 	// Train.Optimizer's LRMultipliers names models.SpladeTermBias itself. With Init, LexicalInit
-	// starts only the MLM head so (models.LexicalHeadInit): for checkpoints without a trained head.
+	// starts only the MLM head so (models.LexicalHeadInit), and only when the checkpoint has no
+	// trained head of its own (a BertModel or a cross-encoder; a BertForMaskedLM or SPLADE model keeps its head).
 	LexicalInit      bool
 	LexicalThreshold float64
 	// Train configures the distillation; its Model, Tokenizer, Backend, Seed and OutDir are filled in.
@@ -128,6 +130,16 @@ func (j *Job) Run() (*Encoder, *Report, error) {
 		}
 		opts = withTermBiasLR(opts)
 	case j.LexicalInit:
+		trained, err := hasTrainedMLMHead(j.Init)
+		if err != nil {
+			return nil, nil, err
+		}
+		if trained {
+			if !j.Train.Quiet {
+				fmt.Fprintf(os.Stderr, "splade: %s has a trained MLM head; the student keeps it (no lexical head start)\n", j.Init)
+			}
+			break
+		}
 		if err := models.LexicalHeadInit(m, j.Backend, threshold); err != nil {
 			return nil, nil, err
 		}
@@ -276,6 +288,21 @@ func (j *Job) mlmWarmup(m *models.Model, tk tokenizer.Tokenizer) error {
 		}
 	}
 	return nil
+}
+
+// hasTrainedMLMHead reports whether the checkpoint init holds an MLM head (its transform and
+// decoder bias), as a BertForMaskedLM or a SPLADE model does and a BertModel does not.
+func hasTrainedMLMHead(init string) (bool, error) {
+	_, report, err := models.ImportHF(init, models.KindSPLADE, 0)
+	if err != nil {
+		return false, err
+	}
+	for _, name := range []string{"cls.predictions.bias", "cls.predictions.transform.dense.weight"} {
+		if slices.Contains(report.Missing, name) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // model creates or imports the student.
