@@ -55,7 +55,9 @@ func (e *Encoder) Encode(texts []string, maxLen int, label string) ([]SparseVect
 		if err != nil {
 			return nil, err
 		}
-		e.exec = exec
+		// One graph per batch shape: passages of up to 512 tokens padded to multiples of 8 give up
+		// to 64 lengths, and queries and smaller last batches add more than GoMLX's default cache of 32.
+		e.exec = exec.SetMaxCache(-1)
 	}
 	tk := e.Tokenizer
 	ids := tokenizer.EncodeAll(tk, texts)
