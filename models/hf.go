@@ -239,6 +239,7 @@ func ImportHF(dir string, kind Kind, seed int64) (*Model, *ImportReport, error) 
 		report.Unused = append(report.Unused, name)
 	}
 	slices.Sort(report.Unused)
+	m.Fresh = slices.Clone(report.Missing)
 	return m, report, nil
 }
 

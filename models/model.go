@@ -32,6 +32,9 @@ type Model struct {
 	MaxSeqLength int
 	// ColBERTText is how a PyLate ColBERT checkpoint lays out its inputs (nil: ColBERT's defaults).
 	ColBERTText *ColBERTText
+	// Fresh names the parameters an imported checkpoint lacked (ImportHF's ImportReport.Missing),
+	// which start freshly initialised, e.g. a new head; nil for a model made by New.
+	Fresh []string
 	// Ctx holds the parameters under ModelScope (and, while training, the optimizer's state elsewhere).
 	// It is created with Checked(false) so the same variables can be used by several graphs.
 	Ctx *context.Context

@@ -122,12 +122,16 @@ func (e *Encoder) embed(ids, mask *tensors.Tensor) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := res[0]
-	defer out.FinalizeAll()
-	if out.DType() == dtypes.Float32 {
-		return tensors.CopyFlatData[float32](out)
+	defer res[0].FinalizeAll()
+	return float32Data(res[0])
+}
+
+// float32Data copies a float32 or float64 tensor's values as float32s.
+func float32Data(t *tensors.Tensor) ([]float32, error) {
+	if t.DType() == dtypes.Float32 {
+		return tensors.CopyFlatData[float32](t)
 	}
-	f64, err := tensors.CopyFlatData[float64](out)
+	f64, err := tensors.CopyFlatData[float64](t)
 	if err != nil {
 		return nil, err
 	}

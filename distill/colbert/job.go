@@ -312,11 +312,7 @@ func (j *Job) startProjection(m *models.Model, tk tokenizer.Tokenizer) error {
 	if j.Init == "" {
 		return errors.New("colbert job: a PCA projection start needs a pretrained body to measure (--init)")
 	}
-	_, imported, err := models.ImportHF(j.Init, models.KindColBERT, j.Seed)
-	if err != nil {
-		return err
-	}
-	if !slices.Contains(imported.Missing, "linear.weight") {
+	if !slices.Contains(m.Fresh, "linear.weight") {
 		return fmt.Errorf("colbert job: %s has its own projection (linear.weight); a PCA start replaces only a fresh one", j.Init)
 	}
 	docLen := train.OrDefault(j.Train.DocLen, tokenizer.DocMaxLen)

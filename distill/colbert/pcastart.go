@@ -79,7 +79,12 @@ func PCAProjection(m *models.Model, tk tokenizer.Tokenizer, backend backends.Bac
 		if err != nil {
 			return nil, err
 		}
-		states, err := hiddenStates(exec, in)
+		res, err := exec.Exec(in.IDs, in.Mask)
+		if err != nil {
+			return nil, err
+		}
+		states, err := float32Data(res[0])
+		res[0].FinalizeAll()
 		if err != nil {
 			return nil, err
 		}
@@ -103,28 +108,6 @@ func PCAProjection(m *models.Model, tk tokenizer.Tokenizer, backend backends.Bac
 		return nil, fmt.Errorf("colbert: a PCA projection needs more token states than dimensions (%d tokens, hidden size %d)", n, h)
 	}
 	return whitenedProjection(sum, outer, n, dim, m.Config.InitializerRange, m.Config.DTypeOf())
-}
-
-// hiddenStates runs the body on one batch and returns its states [N·L·H] as float32.
-func hiddenStates(exec *context.Exec, in *models.Inputs) ([]float32, error) {
-	res, err := exec.Exec(in.IDs, in.Mask)
-	if err != nil {
-		return nil, err
-	}
-	out := res[0]
-	defer out.FinalizeAll()
-	if out.DType() == dtypes.Float32 {
-		return tensors.CopyFlatData[float32](out)
-	}
-	f64, err := tensors.CopyFlatData[float64](out)
-	if err != nil {
-		return nil, err
-	}
-	f32 := make([]float32, len(f64))
-	for i, v := range f64 {
-		f32[i] = float32(v)
-	}
-	return f32, nil
 }
 
 // whitenedProjection computes PCAProjection's matrix from n token states' sum and sum of outer

@@ -130,11 +130,7 @@ func (j *Job) Run() (*Encoder, *Report, error) {
 		}
 		opts = withTermBiasLR(opts)
 	case j.LexicalInit:
-		trained, err := hasTrainedMLMHead(j.Init)
-		if err != nil {
-			return nil, nil, err
-		}
-		if trained {
+		if hasTrainedMLMHead(m) {
 			if !j.Train.Quiet {
 				fmt.Fprintf(os.Stderr, "splade: %s has a trained MLM head; the student keeps it (no lexical head start)\n", j.Init)
 			}
@@ -290,19 +286,10 @@ func (j *Job) mlmWarmup(m *models.Model, tk tokenizer.Tokenizer) error {
 	return nil
 }
 
-// hasTrainedMLMHead reports whether the checkpoint init holds an MLM head (its transform and
-// decoder bias), as a BertForMaskedLM or a SPLADE model does and a BertModel does not.
-func hasTrainedMLMHead(init string) (bool, error) {
-	_, report, err := models.ImportHF(init, models.KindSPLADE, 0)
-	if err != nil {
-		return false, err
-	}
-	for _, name := range []string{"cls.predictions.bias", "cls.predictions.transform.dense.weight"} {
-		if slices.Contains(report.Missing, name) {
-			return false, nil
-		}
-	}
-	return true, nil
+// hasTrainedMLMHead reports whether an imported student brought its MLM head (transform and decoder
+// bias) from the checkpoint, as a BertForMaskedLM or a SPLADE model does and a BertModel does not.
+func hasTrainedMLMHead(m *models.Model) bool {
+	return !slices.Contains(m.Fresh, models.SpladeTermBias) && !slices.Contains(m.Fresh, "cls.predictions.transform.dense.weight")
 }
 
 // model creates or imports the student.
