@@ -99,9 +99,19 @@ func (c *Checkpoints) Path(step int) string {
 	return filepath.Join(c.dir, fmt.Sprintf("%s%08d%s", statePrefix, step, stateSuffix))
 }
 
+// HasCheckpoint reports whether dir holds a checkpoint that OpenCheckpoints would restore (false
+// when dir is missing or unreadable: OpenCheckpoints then reports the error).
+func HasCheckpoint(dir string) bool {
+	steps, err := checkpointSteps(dir)
+	return err == nil && len(steps) > 0
+}
+
 // list returns the steps of the checkpoints in the directory, ascending.
-func (c *Checkpoints) list() ([]int, error) {
-	entries, err := os.ReadDir(c.dir)
+func (c *Checkpoints) list() ([]int, error) { return checkpointSteps(c.dir) }
+
+// checkpointSteps returns the steps of the checkpoints in dir, ascending.
+func checkpointSteps(dir string) ([]int, error) {
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -20,13 +20,16 @@ func TestCheckpointSaveRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Step() != -1 {
+	if c.Step() != -1 || HasCheckpoint(dir) {
 		t.Fatal("fresh directory reports a checkpoint")
 	}
 	for _, step := range []int{10, 20, 30} {
 		if err := c.Save(step); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if !HasCheckpoint(dir) || HasCheckpoint(dir+"-missing") {
+		t.Fatal("HasCheckpoint misses the saved checkpoints or finds one in a missing directory")
 	}
 	if _, err := os.Stat(c.Path(10)); !os.IsNotExist(err) {
 		t.Fatal("keep=2 left the oldest checkpoint")

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
@@ -144,4 +145,24 @@ func scopeOf(root *context.Context, name string) (*context.Context, string) {
 		ctx = ctx.In(p)
 	}
 	return ctx, parts[len(parts)-1]
+}
+
+// Float32s returns a float32 or float64 tensor's values as float32s, row-major (float64 models
+// run in float64; the encoders hand out float32 vectors either way).
+func Float32s(t *tensors.Tensor) ([]float32, error) {
+	switch t.DType() {
+	case dtypes.Float32:
+		return tensors.CopyFlatData[float32](t)
+	case dtypes.Float64:
+		f64, err := tensors.CopyFlatData[float64](t)
+		if err != nil {
+			return nil, err
+		}
+		f32 := make([]float32, len(f64))
+		for i, v := range f64 {
+			f32[i] = float32(v)
+		}
+		return f32, nil
+	}
+	return nil, fmt.Errorf("models: a %s tensor %s, want float32 or float64", t.DType(), t.Shape())
 }

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
@@ -123,23 +122,7 @@ func (e *Encoder) embed(ids, mask *tensors.Tensor) ([]float32, error) {
 		return nil, err
 	}
 	defer res[0].FinalizeAll()
-	return float32Data(res[0])
-}
-
-// float32Data copies a float32 or float64 tensor's values as float32s.
-func float32Data(t *tensors.Tensor) ([]float32, error) {
-	if t.DType() == dtypes.Float32 {
-		return tensors.CopyFlatData[float32](t)
-	}
-	f64, err := tensors.CopyFlatData[float64](t)
-	if err != nil {
-		return nil, err
-	}
-	f32 := make([]float32, len(f64))
-	for i, v := range f64 {
-		f32[i] = float32(v)
-	}
-	return f32, nil
+	return models.Float32s(res[0])
 }
 
 // EncodeQueries returns each query's QueryLen × dim embeddings, row-major.

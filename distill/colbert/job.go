@@ -315,6 +315,9 @@ func (j *Job) startProjection(m *models.Model, tk tokenizer.Tokenizer) error {
 	if !slices.Contains(m.Fresh, "linear.weight") {
 		return fmt.Errorf("colbert job: %s has its own projection (linear.weight); a PCA start replaces only a fresh one", j.Init)
 	}
+	if models.HasCheckpoint(train.CheckpointDir(j.OutDir)) {
+		return nil // The run resumes: its checkpoint holds the projection, trained from this start.
+	}
 	docLen := train.OrDefault(j.Train.DocLen, tokenizer.DocMaxLen)
 	passages := make([]string, len(j.Collection.Docs))
 	for i, d := range j.Collection.Docs {

@@ -70,7 +70,7 @@ func PCAProjection(m *models.Model, tk tokenizer.Tokenizer, backend backends.Bac
 	exec = exec.SetMaxCache(-1)
 	sum := make([]float64, h)
 	outer := mat.NewSymDense(h, nil)
-	row := make([]float64, h)
+	var rows []float64 // a batch's kept token states, one per row
 	n := 0
 	_, dMarker := m.ColBERTMarkers()
 	const batch = 32
@@ -83,7 +83,7 @@ func PCAProjection(m *models.Model, tk tokenizer.Tokenizer, backend backends.Bac
 		if err != nil {
 			return nil, err
 		}
-		states, err := float32Data(res[0])
+		states, err := models.Float32s(res[0])
 		res[0].FinalizeAll()
 		if err != nil {
 			return nil, err
@@ -92,16 +92,19 @@ func PCAProjection(m *models.Model, tk tokenizer.Tokenizer, backend backends.Bac
 		if err != nil {
 			return nil, err
 		}
+		rows = rows[:0]
 		for t, k := range keep {
 			if k == 0 {
 				continue
 			}
-			for i := range h {
-				row[i] = float64(states[t*h+i])
-				sum[i] += row[i]
+			for i, x := range states[t*h : (t+1)*h] {
+				rows = append(rows, float64(x))
+				sum[i] += float64(x)
 			}
-			outer.SymRankOne(outer, 1, mat.NewVecDense(h, row))
-			n++
+		}
+		if k := len(rows) / h; k > 0 {
+			outer.SymRankK(outer, 1, mat.NewDense(k, h, rows).T()) // Σ xxᵀ over the batch's tokens
+			n += k
 		}
 	}
 	if n <= h {

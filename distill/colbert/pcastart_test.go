@@ -3,13 +3,18 @@ package colbert
 import (
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/mimicry-ir/mimicry/datasets"
 	"github.com/mimicry-ir/mimicry/distill/internal/fixture"
+	"github.com/mimicry-ir/mimicry/distill/train"
+	"github.com/mimicry-ir/mimicry/models"
 	"github.com/mimicry-ir/mimicry/models/backend"
 	"gonum.org/v1/gonum/mat"
 )
@@ -156,5 +161,30 @@ func TestPCAProjectionOfATinyBody(t *testing.T) {
 	}
 	if err := (&Job{ProjectionStart: "eigen"}).startProjection(m, f.Tk); err == nil || !strings.Contains(err.Error(), "random, pca") {
 		t.Errorf("unknown start: %v", err)
+	}
+}
+
+// TestPCAStartSkippedOnResume: a job that resumes from a checkpoint keeps the projection the
+// checkpoint holds; the PCA start is not measured again (only to be overwritten).
+func TestPCAStartSkippedOnResume(t *testing.T) {
+	m := &models.Model{Config: &models.Config{HiddenSize: 8}, ColBERTDim: 4, Fresh: []string{"linear.weight"}}
+	j := &Job{ProjectionStart: ProjectionPCA}
+	j.Init, j.OutDir, j.Collection = "a-pretrained-body", t.TempDir(), &datasets.Collection{Name: "no passages"}
+	// Without passages the measurement fails: a nil error below means it was not attempted.
+	if err := j.startProjection(m, nil); err == nil || !strings.Contains(err.Error(), "passages") {
+		t.Fatalf("a fresh run: %v, want the measurement's error about passages", err)
+	}
+	dir := train.CheckpointDir(j.OutDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "state-00000010.safetensors"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !models.HasCheckpoint(dir) {
+		t.Fatal("the test's checkpoint is not recognised")
+	}
+	if err := j.startProjection(m, nil); err != nil {
+		t.Fatalf("a resumed run measured the PCA start: %v", err)
 	}
 }

@@ -2,7 +2,6 @@ package splade
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 
 	"github.com/gomlx/gomlx/backends"
@@ -93,7 +92,7 @@ func (e *Encoder) Encode(texts []string, maxLen int, label string) ([]SparseVect
 		if err != nil {
 			return nil, err
 		}
-		flat, err := spladeFloat32s(res[0])
+		flat, err := models.Float32s(res[0])
 		if err != nil {
 			return nil, err
 		}
@@ -104,35 +103,5 @@ func (e *Encoder) Encode(texts []string, maxLen int, label string) ([]SparseVect
 		bar.Add(len(idx), "")
 	}
 	bar.Finish()
-	return out, nil
-}
-
-// spladeFloat32s reads a float tensor as float32s.
-func spladeFloat32s(t *tensors.Tensor) ([]float32, error) {
-	switch v := t.Value().(type) {
-	case []float32:
-		return v, nil
-	case [][]float32:
-		return slices.Concat(v...), nil
-	case [][]float64:
-		out := make([]float32, 0, len(v)*max(1, len(v[0])))
-		for _, row := range v {
-			for _, x := range row {
-				out = append(out, float32(x))
-			}
-		}
-		return out, nil
-	}
-	if f, err := tensors.CopyFlatData[float32](t); err == nil {
-		return f, nil
-	}
-	f64, err := tensors.CopyFlatData[float64](t)
-	if err != nil {
-		return nil, fmt.Errorf("splade: unexpected output %s", t.Shape())
-	}
-	out := make([]float32, len(f64))
-	for i, x := range f64 {
-		out[i] = float32(x)
-	}
 	return out, nil
 }

@@ -125,6 +125,9 @@ type Result struct {
 // ErrNonFinite is returned (wrapped) when a step's loss or gradients are NaN or infinite.
 var ErrNonFinite = errors.New("loss or gradients are not finite")
 
+// CheckpointDir is the folder of a training run's checkpoints under its OutDir.
+func CheckpointDir(outDir string) string { return filepath.Join(outDir, "checkpoints") }
+
 // Run trains until Config.Steps, resuming from OutDir's newest checkpoint if there is one.
 func (t *Trainer) Run() (*Result, error) {
 	cfg := t.Config
@@ -161,7 +164,7 @@ func (t *Trainer) Run() (*Result, error) {
 	var logPath string
 	if cfg.OutDir != "" {
 		var err error
-		ckpt, err = models.OpenCheckpoints(m, filepath.Join(cfg.OutDir, "checkpoints"), cfg.KeepCheckpoints)
+		ckpt, err = models.OpenCheckpoints(m, CheckpointDir(cfg.OutDir), cfg.KeepCheckpoints)
 		if err != nil {
 			return nil, err
 		}
